@@ -1,0 +1,550 @@
+"""Base classes of every design: the assignment contract written once.
+
+A design assigns the units it is fit on to groups (it is transductive, like
+clustering). :class:`BaseDesign` owns everything designs share: input
+validation, group sizes, partial assignment (``fixed_labels``), the random
+relabeling of interchangeable groups, the feasibility check of the result,
+``labels_``/``group_sizes_``/``objective_``, and the transformer face
+(``transform`` returns the labels as a ``group`` column for the fitted units).
+A concrete design implements :meth:`BaseDesign._assign` and, if it optimises
+something, :meth:`BaseDesign._objective`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skassign.metrics._balance import mahalanobis_imbalance
+from skassign.utils._param_validation import (
+    HasMethods,
+    Interval,
+    _fit_context,
+    validate_params,
+)
+from skassign.utils._random import set_random_states, spawn_seeds
+from skassign.utils.validation import (
+    check_assignment,
+    check_fixed_labels,
+    relabel_arms,
+    resolve_group_sizes,
+)
+
+__all__ = [
+    "BaseDesign",
+    "DesignMixin",
+    "draw_assignments",
+    "is_design",
+    "sample_assignments",
+]
+
+
+def is_design(estimator):
+    """Return True if ``estimator`` is a design (or a Pipeline ending in one).
+
+    Parameters
+    ----------
+    estimator : object
+        Estimator to test.
+
+    Returns
+    -------
+    out : bool
+        True if the estimator's tags say ``estimator_type="design"``.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skassign.base import is_design
+    >>> from skassign.designs import CompleteRandomization
+    >>> is_design(CompleteRandomization()), is_design(StandardScaler())
+    (True, False)
+    """
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        estimator = steps[-1][1]
+    tags = getattr(estimator, "__sklearn_tags__", None)
+    return tags is not None and tags().estimator_type == "design"
+
+
+def draw_assignments(sizes, fixed, rng, n_draws=None):
+    """Complete randomisations honouring group sizes and fixed units.
+
+    Free units are spread uniformly at random over the free places of every
+    group (``sizes`` minus the fixed units), so every completion is equally
+    likely.
+
+    Parameters
+    ----------
+    sizes : ndarray of shape (n_groups,)
+        Group sizes, fixed units included.
+    fixed : ndarray of shape (n_samples,)
+        Fixed group of each unit, ``-1`` for free units.
+    rng : numpy.random.RandomState
+        Source of randomness.
+    n_draws : int or None, default=None
+        Number of assignments; ``None`` returns a single 1-D assignment.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,) or (n_draws, n_samples), int64
+        The assignments.
+    """
+    free = fixed < 0
+    n_fixed = np.bincount(fixed[~free], minlength=sizes.shape[0])
+    slots = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes - n_fixed)
+    if n_draws is None:
+        labels = fixed.copy()
+        labels[free] = rng.permutation(slots)
+        return labels
+    order = rng.random_sample((n_draws, slots.shape[0])).argsort(axis=1)
+    labels = np.repeat(fixed[None, :], n_draws, axis=0)
+    labels[:, free] = slots[order]
+    return labels
+
+
+def _refit_labels(estimator, X, seed, fit_params):
+    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X."""
+    model = set_random_states(clone(estimator), seed)
+    model.fit(X, **fit_params)
+    steps = getattr(model, "steps", None)
+    return (steps[-1][1] if steps else model).labels_
+
+
+@validate_params(
+    {
+        "design": [HasMethods(["fit", "get_params"])],
+        "X": ["array-like"],
+        "n_assignments": [Interval(Integral, 1, None, closed="left")],
+        "max_duplicate_fraction": [Interval(Real, 0, 1, closed="both")],
+        "max_draws": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "progress": ["boolean"],
+        "fit_params": [dict, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def sample_assignments(
+    design,
+    X,
+    n_assignments,
+    *,
+    max_duplicate_fraction=1.0,
+    max_draws=None,
+    n_jobs=None,
+    random_state=None,
+    progress=False,
+    fit_params=None,
+):
+    """Draw assignments of the same units from a design with fresh seeds.
+
+    Every draw refits a clone of ``design`` (a design or a Pipeline ending in
+    one) whose ``random_state`` parameters are reseeded from its own child
+    :class:`numpy.random.SeedSequence`, so the result is identical for any
+    ``n_jobs`` and joblib backend. These are the assignments a randomisation
+    test compares the observed one with (the R minMSE tool's
+    ``desired_test_vectors``).
+
+    Read more in the :ref:`User Guide <inference>`.
+
+    Parameters
+    ----------
+    design : estimator
+        A design or a Pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Covariates of the units.
+    n_assignments : int
+        Number of assignments wanted.
+    max_duplicate_fraction : float in [0, 1], default=1.0
+        Largest share of the returned assignments that may repeat an earlier
+        one (the R tool's ``percentage_equal_treatments``, as a fraction).
+        With less than 1, draws continue until enough distinct assignments
+        are found or ``max_draws`` is reached.
+    max_draws : int or None, default=None
+        Largest number of fits; ``None`` means ``10 * n_assignments``.
+    n_jobs : int or None, default=None
+        Number of parallel jobs (joblib semantics).
+    random_state : int, RandomState instance or None, default=None
+        Root seed of the draws.
+    progress : bool, default=False
+        Show a progress bar (tqdm).
+    fit_params : dict or None, default=None
+        Passed to every ``fit`` (for example ``{"fixed_labels": ...}`` or, in
+        a Pipeline, ``{"design__fixed_labels": ...}``).
+
+    Returns
+    -------
+    assignments : ndarray of shape (n_found, n_samples), dtype int64
+        The assignments in the order drawn; ``n_found`` is ``n_assignments``
+        unless ``max_draws`` ran out (then a warning says so).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.base import sample_assignments
+    >>> from skassign.designs import CompleteRandomization
+    >>> X = np.arange(8.0).reshape(-1, 1)
+    >>> A = sample_assignments(CompleteRandomization(), X, 20,
+    ...                        max_duplicate_fraction=0.0, random_state=0)
+    >>> A.shape, len({tuple(a) for a in A})
+    ((20, 8), 20)
+    """
+    fit_params = {} if fit_params is None else fit_params
+    if max_draws is None:
+        max_draws = 10 * n_assignments
+    max_duplicates = int(np.floor(max_duplicate_fraction * n_assignments))
+    root = spawn_seeds(random_state, 1)[0]
+    kept, seen, n_duplicates, n_drawn = [], set(), 0, 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_assignments, desc="assignments")
+    while len(kept) < n_assignments and n_drawn < max_draws:
+        n_round = min(n_assignments - len(kept), max_draws - n_drawn)
+        seeds = root.spawn(n_round)
+        draws = Parallel(n_jobs=n_jobs)(
+            delayed(_refit_labels)(design, X, seed, fit_params) for seed in seeds
+        )
+        n_drawn += n_round
+        for labels in draws:
+            key = labels.tobytes()
+            if key in seen:
+                if n_duplicates >= max_duplicates:
+                    continue
+                n_duplicates += 1
+            seen.add(key)
+            kept.append(labels)
+            if bar is not None:
+                bar.update(1)
+            if len(kept) == n_assignments:
+                break
+    if bar is not None:
+        bar.close()
+    if len(kept) < n_assignments:
+        warnings.warn(
+            f"Only {len(kept)} of the n_assignments={n_assignments} assignments "
+            f"were found within max_draws={max_draws} fits with at most "
+            f"{max_duplicates} duplicates: the design produces few distinct "
+            "assignments. Loosen the design (fewer iterations, a larger "
+            "threshold) or allow more duplicates.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return np.vstack(kept).astype(np.int64)
+
+
+def _fingerprint(X):
+    """Digest of the validated covariates, to recognise the fitted units."""
+    X = np.ascontiguousarray(X)
+    digest = hashlib.sha1(X.tobytes())
+    digest.update(repr((X.shape, X.dtype.str)).encode())
+    return digest.hexdigest()
+
+
+class DesignMixin:
+    """Mixin for all designs: ``fit_predict``, ``score`` and the design tag."""
+
+    def fit_predict(self, X, y=None, **fit_params):
+        """Fit the design and return the assignment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates of the units to assign.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to ``fit`` (for example ``fixed_labels``).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int64
+            Group of each unit, ``0..n_groups-1``.
+        """
+        return self.fit(X, y, **fit_params).labels_
+
+    def score(self, X, y=None):
+        """Minus the design's own imbalance of the fitted assignment.
+
+        Higher is better. Only the units the design was fit on can be scored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The covariates the design was fit on.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-objective`` of the fitted labels on ``X``.
+        """
+        check_is_fitted(self)
+        Xv = self._check_fitted_units(X, "score")
+        return -float(self._objective(Xv, self.labels_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "design"
+        return tags
+
+
+class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class for designs.
+
+    Subclasses implement ``_assign(X, sizes, fixed, rng, **params)`` returning
+    labels that honour ``sizes`` and ``fixed``; everything else (validation,
+    sizes, relabeling, checks, fitted attributes, ``transform``) happens here.
+
+    Parameters
+    ----------
+    n_groups : int, default=2
+        Number of groups (arms).
+    group_sizes : array-like of int or None, default=None
+        Size of every group, summing to the number of units. ``None`` makes
+        the sizes as equal as possible; which groups get an extra unit is
+        drawn from ``random_state``.
+    random_state : int, RandomState instance or None, default=None
+        Controls every random choice, including which solved group becomes
+        arm 0, 1, ...
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), dtype int64
+        Group of each fitted unit.
+    group_sizes_ : ndarray of shape (n_groups,), dtype int64
+        Size of every group.
+    objective_ : float
+        The design's own criterion at ``labels_`` (lower is better).
+    n_features_in_ : int
+        Number of covariates seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Covariate names, when ``X`` has string column names.
+    """
+
+    _parameter_constraints: dict = {
+        "n_groups": [Interval(Integral, 2, None, closed="left")],
+        "group_sizes": ["array-like", None],
+        "random_state": ["random_state"],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, fixed_labels=None):
+        """Assign the units of ``X`` to groups.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates of the units to assign.
+        y : None
+            Ignored.
+        fixed_labels : array-like of shape (n_samples,), default=None
+            Partial assignment: the group of units already assigned and
+            ``-1`` (or NaN/None) for units to assign. Fixed units keep their
+            group and count towards balance.
+
+        Returns
+        -------
+        self : object
+            The fitted design.
+        """
+        return self._fit(X, fixed_labels=fixed_labels)
+
+    def _fit(self, X, *, fixed_labels=None, **assign_params):
+        """Shared fitting logic; ``assign_params`` go to :meth:`_assign`."""
+        X = self._validate_X(X, reset=True)
+        rng = check_random_state(self.random_state)
+        n_samples = X.shape[0]
+        fixed = check_fixed_labels(fixed_labels, n_samples, self.n_groups)
+        sizes = resolve_group_sizes(
+            n_samples, self.n_groups, self.group_sizes, fixed, rng
+        )
+        labels = self._assign(X, sizes, fixed, rng, **assign_params)
+        labels = check_assignment(labels, sizes, fixed)
+        labels = relabel_arms(labels, self._arm_classes(sizes, fixed), rng)
+        self.labels_ = labels
+        self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
+        self.objective_ = float(self._objective(X, labels))
+        self._fit_fingerprint = _fingerprint(X)
+        return self
+
+    @abstractmethod
+    def _assign(self, X, sizes, fixed, rng, **assign_params):
+        """Return labels honouring ``sizes`` and ``fixed`` (before relabeling).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated covariates.
+        sizes : ndarray of shape (n_groups,)
+            Group sizes, fixed units included.
+        fixed : ndarray of shape (n_samples,)
+            Fixed group of each unit, ``-1`` for free units.
+        rng : numpy.random.RandomState
+            The design's only source of randomness.
+        **assign_params : dict
+            Design-specific fit parameters.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Group of each unit.
+        """
+
+    def _objective(self, X, labels):
+        """Return the design's criterion (lower is better).
+
+        The default is the largest pairwise Mahalanobis imbalance with the
+        covariance of all units (Morgan & Rubin, 2012).
+        """
+        return mahalanobis_imbalance(X, labels, covariance="total")
+
+    def _arm_classes(self, sizes, fixed):
+        """Key of every group; groups with equal keys are interchangeable.
+
+        By default groups of equal size without fixed units can be swapped.
+        Designs whose criterion treats arms differently (a control arm,
+        per-arm weights) refine the keys.
+        """
+        has_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0]) > 0
+        return [
+            ("fixed", g) if has_fixed[g] else ("free", int(size))
+            for g, size in enumerate(sizes)
+        ]
+
+    def _validate_X(self, X, *, reset):
+        """Validate covariates (numeric, finite); designs on other data override."""
+        try:
+            return validate_data(self, X, dtype=np.float64, reset=reset)
+        except ValueError as err:
+            message = str(err)
+            if "could not convert" in message:
+                raise ValueError(
+                    f"X has non-numeric values ({message}). Encode categorical "
+                    "covariates first, e.g. with OneHotEncoder in a Pipeline."
+                ) from err
+            if "infinity" in message:
+                raise ValueError(
+                    f"{message} Replace infinite covariates (for example by NaN "
+                    "and a SimpleImputer) before assigning."
+                ) from err
+            raise
+
+    def _check_fitted_units(self, X, method):
+        """Validate ``X`` and check that it holds exactly the fitted units."""
+        Xv = self._validate_X(X, reset=False)
+        if Xv.shape[0] != self.labels_.shape[0] or (
+            _fingerprint(Xv) != self._fit_fingerprint
+        ):
+            raise ValueError(
+                f"{type(self).__name__}.{method}(X) only accepts the units the "
+                f"design was fit on ({self.labels_.shape[0]} units); an "
+                "assignment is a joint function of all units. Refit the design "
+                "on the new units instead."
+            )
+        return Xv
+
+    def sample_assignments(
+        self,
+        X,
+        n_assignments,
+        *,
+        max_duplicate_fraction=1.0,
+        max_draws=None,
+        n_jobs=None,
+        random_state=None,
+        progress=False,
+        fixed_labels=None,
+    ):
+        """Draw assignments of the units of ``X`` with fresh seeds.
+
+        See :func:`skassign.base.sample_assignments`, which this calls with
+        ``design=self``; ``random_state=None`` uses the design's own
+        ``random_state`` as root seed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates of the units.
+        n_assignments : int
+            Number of assignments wanted.
+        max_duplicate_fraction : float in [0, 1], default=1.0
+            Largest share of repeated assignments.
+        max_draws : int or None, default=None
+            Largest number of fits (``None``: ``10 * n_assignments``).
+        n_jobs : int or None, default=None
+            Number of parallel jobs.
+        random_state : int, RandomState instance or None, default=None
+            Root seed; ``None`` uses ``self.random_state``.
+        progress : bool, default=False
+            Show a progress bar.
+        fixed_labels : array-like of shape (n_samples,), default=None
+            Partial assignment kept in every draw.
+
+        Returns
+        -------
+        assignments : ndarray of shape (n_found, n_samples), dtype int64
+            The assignments.
+        """
+        return sample_assignments(
+            self,
+            X,
+            n_assignments,
+            max_duplicate_fraction=max_duplicate_fraction,
+            max_draws=max_draws,
+            n_jobs=n_jobs,
+            random_state=self.random_state if random_state is None else random_state,
+            progress=progress,
+            fit_params=None if fixed_labels is None else {"fixed_labels": fixed_labels},
+        )
+
+    def transform(self, X):
+        """Return the fitted assignment as a one-column integer array.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The covariates the design was fit on (any other ``X`` raises
+            ``ValueError``).
+
+        Returns
+        -------
+        group : ndarray of shape (n_samples, 1), dtype int64
+            The labels, as a column named ``group`` (see
+            :meth:`get_feature_names_out`).
+        """
+        check_is_fitted(self)
+        self._check_fitted_units(X, "transform")
+        return self.labels_.reshape(-1, 1).copy()
+
+    def get_feature_names_out(self, input_features=None):
+        """Name of the output column of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["group"]``.
+        """
+        check_is_fitted(self)
+        return np.asarray(["group"], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags

@@ -1,0 +1,166 @@
+"""Rerandomisation (Morgan & Rubin, 2012)."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import stats
+from sklearn.exceptions import ConvergenceWarning
+
+from skassign.base import BaseDesign, draw_assignments
+from skassign.metrics._balance import _mahalanobis_total_batch, _whitening
+from skassign.utils._param_validation import Interval
+
+__all__ = ["Rerandomization"]
+
+_DEFAULT_ACCEPTANCE_PROB = 0.1
+
+
+class Rerandomization(BaseDesign):
+    """Complete randomisation repeated until the groups are balanced.
+
+    Morgan & Rubin (2012): draw complete randomisations until the Mahalanobis
+    imbalance of the group means,
+    ``M = (m_g - m_h)^T [S (1/n_g + 1/n_h)]^{-1} (m_g - m_h)`` with ``S`` the
+    covariance of all units, is at most a threshold ``a``. The threshold is
+    given directly (``threshold``) or as an acceptance probability
+    ``p_a``, in which case ``a`` is the ``p_a`` quantile of the chi-square
+    distribution with ``n_features`` degrees of freedom (the large-sample
+    distribution of ``M`` under complete randomisation). With more than two
+    groups the largest pairwise ``M`` must pass; its acceptance rate is then
+    below ``p_a``. Draws are evaluated in vectorised batches.
+
+    Because the accepted assignment is still random, a randomisation test
+    that re-draws from the same design is exact
+    (:class:`~skassign.inference.RandomizationTest`).
+
+    Read more in the :ref:`User Guide <designs>`.
+
+    Parameters
+    ----------
+    n_groups : int, default=2
+        Number of groups (arms).
+    group_sizes : array-like of int or None, default=None
+        Size of every group, summing to the number of units. ``None`` makes
+        the sizes as equal as possible.
+    threshold : float or None, default=None
+        Largest acceptable imbalance ``a``. Exclusive with
+        ``acceptance_prob``.
+    acceptance_prob : float in (0, 1] or None, default=None
+        Acceptance probability ``p_a`` defining ``a``. If neither this nor
+        ``threshold`` is given, ``p_a = 0.1``.
+    max_draws : int, default=100_000
+        Largest number of randomisations drawn. If none passes, the best one
+        is returned with a :class:`~sklearn.exceptions.ConvergenceWarning`.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), dtype int64
+        Group of each unit.
+    group_sizes_ : ndarray of shape (n_groups,), dtype int64
+        Size of every group.
+    objective_ : float
+        Imbalance ``M`` of the accepted assignment (largest pairwise).
+    threshold_ : float
+        Threshold ``a`` used.
+    n_draws_ : int
+        Number of randomisations drawn, the accepted one included.
+    n_features_in_ : int
+        Number of covariates seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Covariate names, when ``X`` has string column names.
+
+    See Also
+    --------
+    CompleteRandomization : A single draw.
+    skassign.metrics.mahalanobis_imbalance : The criterion
+        (``covariance="total"``).
+
+    References
+    ----------
+    .. [1] K. L. Morgan and D. B. Rubin, "Rerandomization to improve
+       covariate balance in experiments", Annals of Statistics 40(2),
+       1263-1282, 2012.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.designs import Rerandomization
+    >>> X = np.random.default_rng(0).normal(size=(20, 2))
+    >>> design = Rerandomization(acceptance_prob=0.05, random_state=0).fit(X)
+    >>> bool(design.objective_ <= design.threshold_)
+    True
+    >>> f"{design.threshold_:.3f}"
+    '0.103'
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDesign._parameter_constraints,
+        "threshold": [Interval(Real, 0, None, closed="left"), None],
+        "acceptance_prob": [Interval(Real, 0, 1, closed="right"), None],
+        "max_draws": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_groups=2,
+        *,
+        group_sizes=None,
+        threshold=None,
+        acceptance_prob=None,
+        max_draws=100_000,
+        random_state=None,
+    ):
+        self.n_groups = n_groups
+        self.group_sizes = group_sizes
+        self.threshold = threshold
+        self.acceptance_prob = acceptance_prob
+        self.max_draws = max_draws
+        self.random_state = random_state
+
+    def _threshold(self, n_features):
+        if self.threshold is not None and self.acceptance_prob is not None:
+            raise ValueError(
+                "Give either threshold or acceptance_prob, not both "
+                f"(got threshold={self.threshold}, "
+                f"acceptance_prob={self.acceptance_prob})."
+            )
+        if self.threshold is not None:
+            return float(self.threshold)
+        prob = self.acceptance_prob
+        if prob is None:
+            prob = _DEFAULT_ACCEPTANCE_PROB
+        return float(stats.chi2.ppf(prob, df=n_features))
+
+    def _assign(self, X, sizes, fixed, rng):
+        self.threshold_ = self._threshold(X.shape[1])
+        Z = X @ _whitening(X)
+        sizes_f = sizes.astype(np.float64)
+        batch = int(np.clip(2**16 // X.shape[0], 16, 4096))
+        best, best_value, drawn = None, np.inf, 0
+        while drawn < self.max_draws:
+            n_draws = min(batch, self.max_draws - drawn)
+            draws = draw_assignments(sizes, fixed, rng, n_draws)
+            values = _mahalanobis_total_batch(Z, draws, sizes_f)
+            accepted = np.flatnonzero(values <= self.threshold_)
+            if accepted.size:
+                self.n_draws_ = drawn + int(accepted[0]) + 1
+                return draws[accepted[0]]
+            k = int(np.argmin(values))
+            if values[k] < best_value:
+                best, best_value = draws[k], values[k]
+            drawn += n_draws
+        self.n_draws_ = drawn
+        warnings.warn(
+            f"No randomisation among max_draws={self.max_draws} had an imbalance "
+            f"below threshold={self.threshold_:.4g}; returning the best one "
+            f"(imbalance {best_value:.4g}). Increase max_draws or the acceptance "
+            "probability.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+        return best

@@ -1,0 +1,35 @@
+"""Balance metrics and scorers for comparing assignments."""
+
+from skassign.metrics._balance import (
+    balance_table,
+    ks_statistic,
+    mahalanobis_imbalance,
+    moment_discrepancy,
+    standardized_mean_difference,
+    variance_ratio,
+)
+from skassign.metrics._scorer import (
+    assignment_diversity,
+    make_balance_scorer,
+    make_randomness_scorer,
+    neg_mahalanobis_scorer,
+    neg_max_abs_smd_scorer,
+    neg_max_ks_scorer,
+    neg_max_log_variance_ratio_scorer,
+)
+
+__all__ = [
+    "assignment_diversity",
+    "balance_table",
+    "ks_statistic",
+    "mahalanobis_imbalance",
+    "make_balance_scorer",
+    "make_randomness_scorer",
+    "moment_discrepancy",
+    "neg_mahalanobis_scorer",
+    "neg_max_abs_smd_scorer",
+    "neg_max_ks_scorer",
+    "neg_max_log_variance_ratio_scorer",
+    "standardized_mean_difference",
+    "variance_ratio",
+]

@@ -1,0 +1,88 @@
+"""Seeding helpers that make parallel work independent of ``n_jobs``."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["set_random_states", "spawn_seeds"]
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def spawn_seeds(random_state, n):
+    """Draw ``n`` independent seed sequences from ``random_state``.
+
+    Each parallel task gets its own child :class:`numpy.random.SeedSequence`,
+    drawn up front in the parent, so that results do not depend on the number
+    of workers, on the joblib backend or on the order in which tasks finish.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        Source of the root entropy. An integer gives the same children on
+        every call.
+    n : int
+        Number of children.
+
+    Returns
+    -------
+    seeds : list of numpy.random.SeedSequence
+        ``n`` independent seed sequences.
+
+    Examples
+    --------
+    >>> from skassign.utils import spawn_seeds
+    >>> a = spawn_seeds(0, 3)
+    >>> b = spawn_seeds(0, 3)
+    >>> [int(s.generate_state(1)[0]) for s in a] == [
+    ...     int(s.generate_state(1)[0]) for s in b]
+    True
+    """
+    entropy = check_random_state(random_state).randint(_INT32_MAX, size=4)
+    return np.random.SeedSequence([int(e) for e in entropy]).spawn(int(n))
+
+
+def set_random_states(estimator, random_state):
+    """Set every ``random_state`` parameter of ``estimator``, nested ones too.
+
+    Each parameter named ``random_state`` or ending in ``__random_state`` gets
+    its own integer drawn from ``random_state`` (in sorted parameter order),
+    as scikit-learn's ensembles seed their members. The estimator is modified
+    in place and returned.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Usually a fresh :func:`~sklearn.base.clone`.
+    random_state : int, RandomState instance, numpy.random.SeedSequence or None
+        Source of the integer seeds.
+
+    Returns
+    -------
+    estimator : estimator instance
+        The same object, reseeded.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skassign.designs import CompleteRandomization
+    >>> from skassign.utils import set_random_states
+    >>> pipe = make_pipeline(StandardScaler(), CompleteRandomization())
+    >>> _ = set_random_states(pipe, 0)
+    >>> isinstance(pipe.get_params()["completerandomization__random_state"], int)
+    True
+    """
+    if isinstance(random_state, np.random.SeedSequence):
+        rng = np.random.RandomState(random_state.generate_state(4))
+    else:
+        rng = check_random_state(random_state)
+    params = {
+        key: int(rng.randint(_INT32_MAX))
+        for key in sorted(estimator.get_params(deep=True))
+        if key == "random_state" or key.endswith("__random_state")
+    }
+    if params:
+        estimator.set_params(**params)
+    return estimator
