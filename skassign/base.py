@@ -439,6 +439,14 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
                     f"{message} Replace infinite covariates (for example by NaN "
                     "and a SimpleImputer) before assigning."
                 ) from err
+            if "contains NaN" in message:
+                # scikit-learn's own advice names supervised estimators.
+                raise ValueError(
+                    f"Input X contains NaN. {type(self).__name__} needs complete "
+                    "covariates: impute them in a Pipeline, e.g. "
+                    "make_pipeline(SimpleImputer(), StandardScaler(), design), "
+                    "or drop the incomplete units."
+                ) from err
             raise
 
     def _check_fitted_units(self, X, method):
