@@ -27,8 +27,10 @@ class Rerandomization(BaseDesign):
     covariance of all units, is at most a threshold ``a``. The threshold is
     given directly (``threshold``) or as an acceptance probability
     ``p_a``, in which case ``a`` is the ``p_a`` quantile of the chi-square
-    distribution with ``n_features`` degrees of freedom (the large-sample
-    distribution of ``M`` under complete randomisation). With more than two
+    distribution whose degrees of freedom are the rank of the covariance of
+    the units (``n_features`` unless a covariate is a linear combination of
+    others, as with a full set of one-hot columns): the large-sample
+    distribution of ``M`` under complete randomisation. With more than two
     groups the largest pairwise ``M`` must pass; its acceptance rate is then
     below ``p_a``. Draws are evaluated in vectorised batches.
 
@@ -122,7 +124,7 @@ class Rerandomization(BaseDesign):
         self.max_draws = max_draws
         self.random_state = random_state
 
-    def _threshold(self, n_features):
+    def _threshold(self, rank):
         if self.threshold is not None and self.acceptance_prob is not None:
             raise ValueError(
                 "Give either threshold or acceptance_prob, not both "
@@ -134,11 +136,17 @@ class Rerandomization(BaseDesign):
         prob = self.acceptance_prob
         if prob is None:
             prob = _DEFAULT_ACCEPTANCE_PROB
-        return float(stats.chi2.ppf(prob, df=n_features))
+        if rank == 0:
+            # Constant covariates: every assignment has imbalance 0.
+            return 0.0
+        return float(stats.chi2.ppf(prob, df=rank))
 
     def _assign(self, X, sizes, fixed, rng):
-        self.threshold_ = self._threshold(X.shape[1])
-        Z = X @ _whitening(X)
+        # M lives in the span of the covariance: its rank, not n_features,
+        # gives the chi-square degrees of freedom.
+        whitening = _whitening(X)
+        self.threshold_ = self._threshold(whitening.shape[1])
+        Z = X @ whitening
         sizes_f = sizes.astype(np.float64)
         batch = int(np.clip(2**16 // X.shape[0], 16, 4096))
         best, best_value, drawn = None, np.inf, 0
