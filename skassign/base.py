@@ -34,6 +34,8 @@ from skassign.utils._random import set_random_states, spawn_seeds
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,
+    final_step,
+    get_labels,
     relabel_arms,
     resolve_group_sizes,
 )
@@ -68,9 +70,7 @@ def is_design(estimator):
     >>> is_design(CompleteRandomization()), is_design(StandardScaler())
     (True, False)
     """
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        estimator = steps[-1][1]
+    estimator = final_step(estimator)
     tags = getattr(estimator, "__sklearn_tags__", None)
     return tags is not None and tags().estimator_type == "design"
 
@@ -115,8 +115,7 @@ def _refit_labels(estimator, X, seed, fit_params):
     """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X."""
     model = set_random_states(clone(estimator), seed)
     model.fit(X, **fit_params)
-    steps = getattr(model, "steps", None)
-    return (steps[-1][1] if steps else model).labels_
+    return get_labels(model)
 
 
 @validate_params(

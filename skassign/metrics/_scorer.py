@@ -38,10 +38,11 @@ __all__ = [
 
 
 def _design_input(estimator, X):
-    """Covariates as the design saw them: X through a Pipeline's preprocessing."""
-    steps = getattr(estimator, "steps", None)
-    if steps and len(steps) > 1:
-        return estimator[:-1].transform(X)
+    """Covariates as the design saw them: X through every preprocessing step."""
+    while getattr(estimator, "steps", None):
+        if len(estimator.steps) > 1:
+            X = estimator[:-1].transform(X)
+        estimator = estimator.steps[-1][1]
     return X
 
 

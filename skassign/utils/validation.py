@@ -16,6 +16,7 @@ __all__ = [
     "check_covariates",
     "check_fixed_labels",
     "check_labels",
+    "final_step",
     "get_labels",
     "relabel_arms",
     "resolve_group_sizes",
@@ -342,13 +343,42 @@ def check_covariates(X, name="X"):
     return Xv, names
 
 
+def final_step(estimator):
+    """Return the last step of a Pipeline (nested ones too), or the estimator.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A design, or a Pipeline whose last step is a design or such a Pipeline.
+
+    Returns
+    -------
+    final : estimator instance
+        The estimator at the end of the chain of last steps.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skassign.designs import CompleteRandomization
+    >>> from skassign.utils.validation import final_step
+    >>> inner = make_pipeline(StandardScaler(), CompleteRandomization())
+    >>> final_step(make_pipeline(StandardScaler(), inner))
+    CompleteRandomization()
+    """
+    while getattr(estimator, "steps", None):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
 def get_labels(estimator):
     """Return the fitted assignment of a design or of a Pipeline ending in one.
 
     Parameters
     ----------
     estimator : fitted design or Pipeline
-        An object with ``labels_``, or a Pipeline whose last step has it.
+        An object with ``labels_``, or a Pipeline whose last step (at any
+        depth of nesting) has it.
 
     Returns
     -------
@@ -365,11 +395,9 @@ def get_labels(estimator):
     >>> get_labels(pipe.fit([[1.0], [2.0], [3.0], [4.0]])).shape
     (4,)
     """
-    if hasattr(estimator, "labels_"):
-        return estimator.labels_
-    steps = getattr(estimator, "steps", None)
-    if steps and hasattr(steps[-1][1], "labels_"):
-        return steps[-1][1].labels_
+    final = final_step(estimator)
+    if hasattr(final, "labels_"):
+        return final.labels_
     raise ValueError(
         f"{type(estimator).__name__} has no fitted labels_: fit a design (or a "
         "Pipeline ending in one) first."
