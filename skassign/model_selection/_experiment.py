@@ -17,7 +17,7 @@ from skassign.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skassign.utils._random import set_random_states
-from skassign.utils.validation import check_labels, get_labels
+from skassign.utils.validation import check_labels, final_step, get_labels
 
 __all__ = ["Experiment"]
 
@@ -26,13 +26,6 @@ def _n_samples(X):
     """Return the number of rows of an array, DataFrame, sparse matrix or list."""
     shape = getattr(X, "shape", None)
     return int(shape[0]) if shape is not None else len(X)
-
-
-def _final_step(estimator):
-    """Return the last step of a (nested) Pipeline, or the estimator itself."""
-    while getattr(estimator, "steps", None):
-        estimator = estimator.steps[-1][1]
-    return estimator
 
 
 class Experiment(BaseCrossValidator):
@@ -155,7 +148,7 @@ class Experiment(BaseCrossValidator):
             The design's ``n_groups``.
         """
         self._validate_params()
-        n_groups = _final_step(self.design).get_params().get("n_groups")
+        n_groups = final_step(self.design).get_params().get("n_groups")
         if not isinstance(n_groups, Integral) or isinstance(n_groups, bool):
             raise ValueError(
                 f"The design's n_groups must be an integer; got {n_groups!r}."
