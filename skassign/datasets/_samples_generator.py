@@ -175,14 +175,16 @@ def simulate_tumor_growth(
             "give one arm per mouse."
         )
     labels = check_labels(labels, w0.shape[0]) if w0.shape[0] > 1 else labels
-    effects = np.concatenate([[0.0], np.atleast_1d(np.asarray(effect, float))])
-    if effects.shape[0] == 2:
-        arm_effect = np.where(labels != 0, effects[1], 0.0)
+    if np.ndim(effect) == 0:
+        arm_effect = np.where(labels != 0, float(effect), 0.0)
     else:
+        # An array gives one effect per treated arm; it must cover every arm.
+        effects = np.concatenate([[0.0], np.ravel(np.asarray(effect, float))])
         if labels.max() >= effects.shape[0]:
             raise ValueError(
                 f"effect gives {effects.shape[0] - 1} treated arms but labels "
-                f"go up to {labels.max()}."
+                f"go up to {labels.max()}; give one effect per treated arm or a "
+                "single number for all of them."
             )
         arm_effect = effects[labels]
     final = _gompex(w0, days, a, b, critical_weight) + arm_effect
