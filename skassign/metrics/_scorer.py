@@ -133,6 +133,7 @@ neg_max_ks_scorer = make_balance_scorer("ks")
 neg_mahalanobis_scorer = make_balance_scorer("mahalanobis")
 
 
+@validate_params({"assignments": ["array-like"]}, prefer_skip_nested_validation=True)
 def assignment_diversity(assignments):
     """How much a set of assignments differ, ignoring the names of the arms.
 
