@@ -97,6 +97,17 @@ def draw_assignments(sizes, fixed, rng, n_draws=None):
     -------
     labels : ndarray of shape (n_samples,) or (n_draws, n_samples), int64
         The assignments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.base import draw_assignments
+    >>> sizes, fixed = np.array([2, 2]), np.array([0, -1, -1, -1])
+    >>> labels = draw_assignments(sizes, fixed, np.random.RandomState(0))
+    >>> int(labels[0]), np.bincount(labels).tolist()
+    (0, [2, 2])
+    >>> draw_assignments(sizes, fixed, np.random.RandomState(0), n_draws=3).shape
+    (3, 4)
     """
     free = fixed < 0
     n_fixed = np.bincount(fixed[~free], minlength=sizes.shape[0])

@@ -128,6 +128,16 @@ def resolve_group_sizes(n_samples, n_groups, group_sizes, fixed, rng):
         If the sizes do not match ``n_groups`` or do not sum to ``n_samples``.
     InfeasibleDesignError
         If fixed units already exceed a group's size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils.validation import resolve_group_sizes
+    >>> free = np.full(7, -1)
+    >>> sorted(resolve_group_sizes(7, 2, None, free, np.random.RandomState(0)).tolist())
+    [3, 4]
+    >>> resolve_group_sizes(7, 2, [2, 5], free, np.random.RandomState(0)).tolist()
+    [2, 5]
     """
     if n_samples < n_groups:
         raise ValueError(
@@ -205,6 +215,13 @@ def check_assignment(labels, sizes, fixed):
     -------
     labels : ndarray of shape (n_samples,), dtype int64
         The validated labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils.validation import check_assignment
+    >>> check_assignment([0, 1, 1, 0], np.array([2, 2]), np.array([0, -1, -1, -1]))
+    array([0, 1, 1, 0])
     """
     labels = np.asarray(labels)
     if labels.dtype.kind == "f":
@@ -247,6 +264,16 @@ def relabel_arms(labels, arm_classes, rng):
     -------
     labels : ndarray of shape (n_samples,), dtype int64
         The relabeled assignment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils.validation import relabel_arms
+    >>> labels = np.array([0, 0, 1, 1, 2])
+    >>> classes = [("free", 2), ("free", 2), ("free", 1)]
+    >>> out = relabel_arms(labels, classes, np.random.RandomState(0))
+    >>> int(out[4])  # group 2 has no interchangeable partner
+    2
     """
     mapping = np.arange(len(arm_classes))
     classes = {}
@@ -322,6 +349,14 @@ def check_covariates(X, name="X"):
         The covariates.
     feature_names : list of str
         Column names of a DataFrame, else ``x0, x1, ...``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skassign.utils.validation import check_covariates
+    >>> X, names = check_covariates(pd.DataFrame({"weight": [1, 2]}))
+    >>> X.dtype, names
+    (dtype('float64'), ['weight'])
     """
     if hasattr(X, "columns"):
         names = [str(c) for c in X.columns]
