@@ -344,12 +344,10 @@ def _build_design(args):
 def _run_assign(args, out):
     import numpy as np
 
-    from skassign.metrics import standardized_mean_difference
-
     if args.seed is None:
         args.seed = int(np.random.SeedSequence().generate_state(1)[0])
-    design = _build_design(args)
     frame, raw = _read_csv(args.input)
+    design = _build_design(args)
     if args.label_column in frame.columns:
         raise _InputError(
             f"{args.input!r} already has a column {args.label_column!r}; choose "
@@ -383,6 +381,8 @@ def _run_assign(args, out):
                 f"cannot write {args.output!r}: {err.strerror}."
             ) from None
         report = out
+
+    from skassign.metrics import standardized_mean_difference
 
     Xd = pipeline[:-1].transform(frame[columns])
     smd = np.abs(standardized_mean_difference(Xd, labels)).max()
