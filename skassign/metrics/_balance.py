@@ -7,7 +7,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from skassign.utils._param_validation import Interval, StrOptions, validate_params
 from skassign.utils.validation import check_covariates, check_labels
@@ -172,16 +171,26 @@ def ks_statistic(X, labels):
     Xv, _, arms, inverse = _check_X_labels(X, labels)
     return np.vstack(
         [
-            np.atleast_1d(
-                # Only the statistic is used; the asymptotic p-value avoids
-                # scipy's "exact calculation unsuccessful" warning.
-                stats.ks_2samp(
-                    Xv[inverse == g], Xv[inverse == h], axis=0, method="asymp"
-                ).statistic
-            )
+            _ks_distance(Xv[inverse == g], Xv[inverse == h])
             for g, h in arm_pairs(arms.size)
         ]
     )
+
+
+def _ks_distance(A, B):
+    """Largest distance between the empirical CDFs of A and B, per column.
+
+    The statistic of :func:`scipy.stats.ks_2samp`, without its p-value (whose
+    computation warns for arms of one unit).
+    """
+    out = np.empty(A.shape[1])
+    for j in range(A.shape[1]):
+        a, b = np.sort(A[:, j]), np.sort(B[:, j])
+        grid = np.concatenate([a, b])
+        cdf_a = np.searchsorted(a, grid, side="right") / a.size
+        cdf_b = np.searchsorted(b, grid, side="right") / b.size
+        out[j] = np.max(np.abs(cdf_a - cdf_b))
+    return out
 
 
 def _whitening(X):

@@ -1,5 +1,6 @@
 """Balance metrics against direct formulas and scipy."""
 
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -63,11 +64,21 @@ def test_variance_ratio_formula(data):
 
 def test_ks_statistic_matches_scipy(data):
     X, labels = data
+    X = np.column_stack([X, np.round(X[:, 0])])  # ties
     ks = ks_statistic(X, labels)
     for k, (g, h) in enumerate(_pairs(labels)):
         for j in range(X.shape[1]):
-            expected = stats.ks_2samp(X[labels == g, j], X[labels == h, j]).statistic
+            a, b = X[labels == g, j], X[labels == h, j]
+            expected = stats.ks_2samp(a, b, method="asymp").statistic
             assert ks[k, j] == pytest.approx(expected)
+
+
+def test_ks_statistic_of_single_unit_arms_is_silent():
+    X = np.array([[1.0], [2.0], [3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ks = ks_statistic(X, [0, 1, 2])
+    np.testing.assert_array_equal(ks, [[1.0], [1.0], [1.0]])
 
 
 def test_mahalanobis_within_is_equation_5_1(data):
