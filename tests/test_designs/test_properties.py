@@ -99,11 +99,13 @@ def test_sizes_fixed_units_and_reproducibility(design, problem):
 @PROPERTY_SETTINGS
 @given(problem=problems(max_groups=3, max_samples=16))
 def test_pandas_input_is_not_mutated(design, problem):
-    X, n_groups, _, fixed, seed = problem
+    X, n_groups, sizes, fixed, seed = problem
     frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
     fixed_series = pd.Series(np.where(fixed >= 0, fixed, np.nan))
     frame_before, fixed_before = frame.copy(), fixed_series.copy()
-    estimator = clone(design).set_params(n_groups=n_groups, random_state=seed)
+    estimator = clone(design).set_params(
+        n_groups=n_groups, group_sizes=sizes, random_state=seed
+    )
     labels = estimator.fit_predict(frame, fixed_labels=fixed_series)
     pd.testing.assert_frame_equal(frame, frame_before)
     pd.testing.assert_series_equal(fixed_series, fixed_before)
