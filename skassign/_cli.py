@@ -102,8 +102,8 @@ def _demo_design(random_state):
     its square, so that the groups agree in mean and spread (the moments the
     case study's optimisation design balances). The chi-square calibration
     of ``acceptance_prob`` is poor for 20 skewed weights, so the threshold is
-    given directly: about one complete randomisation in a thousand passes it
-    for the case study's mice.
+    given directly: about 0.07% of complete randomisations (one in 1400)
+    pass it for the case study's mice.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
