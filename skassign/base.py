@@ -329,7 +329,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         The design's own criterion at ``labels_`` (lower is better).
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
     """
 

@@ -45,7 +45,7 @@ class CompleteRandomization(BaseDesign):
         the assignment, for comparison with other designs.
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
 
     See Also
@@ -163,7 +163,7 @@ class BlockRandomization(BaseDesign):
         Largest pairwise Mahalanobis imbalance (covariance of all units).
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
 
     See Also

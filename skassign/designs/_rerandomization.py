@@ -71,7 +71,7 @@ class Rerandomization(BaseDesign):
         Number of randomisations drawn, the accepted one included.
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
 
     See Also
