@@ -63,7 +63,16 @@ numpydoc_class_members_toctree = False
 # own documentation, which do not exist here. Those roles are rendered as
 # plain text; class and function roles are kept (intersphinx resolves them
 # when enabled, otherwise they render as code).
-_FOREIGN_ROLE = re.compile(r":(?:ref|term|doc):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+_FOREIGN_ROLE = re.compile(r":(ref|term|doc):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+
+
+def _plain_role(match):
+    role, title, target = match.groups()
+    if role == "term":
+        return f"*{(title or target).strip()}*"
+    if title:
+        return f"{title.strip()} (scikit-learn)"
+    return "the scikit-learn documentation"
 
 
 def _plain_foreign_roles(app, what, name, obj, options, lines):
@@ -71,9 +80,7 @@ def _plain_foreign_roles(app, what, name, obj, options, lines):
     if module == "skassign" or module.startswith("skassign."):
         return
     for i, line in enumerate(lines):
-        lines[i] = _FOREIGN_ROLE.sub(
-            lambda m: "*" + (m.group(1) or m.group(2)).strip() + "*", line
-        )
+        lines[i] = _FOREIGN_ROLE.sub(_plain_role, line)
 
 
 def setup(app):
