@@ -44,7 +44,8 @@ from skassign.metrics import balance_table
 mice = make_tumor_mice(n_mice=20, random_state=123)
 X = mice[["initial_weight"]]
 print(mice.head())
-print(f"weights from {X.initial_weight.min():.0f} to {X.initial_weight.max():.0f} mg")
+weights = X["initial_weight"]
+print(f"weights from {weights.min():.0f} to {weights.max():.0f} mg")
 
 # %%
 # One assignment per design
@@ -66,8 +67,8 @@ summary = pd.DataFrame(
             "design": name,
             "group": group,
             "n": int((lab == group).sum()),
-            "mean_weight": X.initial_weight[lab == group].mean(),
-            "sd_weight": X.initial_weight[lab == group].std(),
+            "mean_weight": weights[lab == group].mean(),
+            "sd_weight": weights[lab == group].std(),
         }
         for name, lab in labels.items()
         for group in (0, 1)
@@ -108,10 +109,10 @@ fig, axes = plt.subplots(1, 3, figsize=(10, 3.8), sharey=True)
 rng = np.random.default_rng(0)
 for ax, (name, lab) in zip(axes, labels.items(), strict=True):
     for group, colour in zip((0, 1), ("tab:blue", "tab:orange"), strict=True):
-        weights = X.initial_weight[lab == group]
-        jitter = rng.uniform(-0.12, 0.12, weights.size)
-        ax.scatter(group + jitter, weights, color=colour, alpha=0.8)
-        ax.hlines(weights.mean(), group - 0.3, group + 0.3, color="black")
+        in_group = weights[lab == group]
+        jitter = rng.uniform(-0.12, 0.12, in_group.size)
+        ax.scatter(group + jitter, in_group, color=colour, alpha=0.8)
+        ax.hlines(in_group.mean(), group - 0.3, group + 0.3, color="black")
     smd = balance_table(X, lab)["smd"].iloc[0]
     ax.set_title(f"{name}\nSMD = {smd:+.2f}")
     ax.set_xticks([0, 1], ["group 0", "group 1"])
@@ -144,7 +145,7 @@ draws = {
 
 
 def estimated_effect(assignment):
-    final = simulate_tumor_growth(X.initial_weight, assignment, effect=true_effect)
+    final = simulate_tumor_growth(weights, assignment, effect=true_effect)
     return final[assignment == 1].mean() - final[assignment == 0].mean()
 
 
@@ -191,10 +192,10 @@ fig.tight_layout()
 # The estimates have two modes, whichever the design. They are the
 # assignments that put the heaviest mouse in the treated group or in the
 # control group:
-heaviest = int(np.argmax(X.initial_weight))
-grown = simulate_tumor_growth(X.initial_weight, labels["Complete"], effect=0)
+heaviest = int(np.argmax(weights))
+grown = simulate_tumor_growth(weights, labels["Complete"], effect=0)
 print(
-    f"mouse {heaviest + 1}: {X.initial_weight.iloc[heaviest]:.0f} mg grows to "
+    f"mouse {heaviest + 1}: {weights.iloc[heaviest]:.0f} mg grows to "
     f"{grown[heaviest]:.0f} mg, moving its group's mean by "
     f"{grown[heaviest] / 10:.0f} mg"
 )
