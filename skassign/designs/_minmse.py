@@ -455,7 +455,8 @@ def _check_uncentred(X):
             "so the minMSE objective xbar' [...] xbar is 0 for every assignment "
             "and MinMSE cannot balance anything. The objective is scale-invariant "
             "and needs uncentred covariates: drop the scaler, or use "
-            "StandardScaler(with_mean=False) or skassign.metrics.minmse_scale."
+            "StandardScaler(with_mean=False) or skassign.metrics.minmse_scale, "
+            "or set fit_intercept=True for an objective that ignores shifts."
         )
     if centred.any():
         warnings.warn(
@@ -504,7 +505,7 @@ class MinMSE(BaseDesign):
     ``StandardScaler()`` produces, it is 0 for every assignment, and ``fit``
     raises a ``ValueError``. Use ``StandardScaler(with_mean=False)``, no
     scaler, or :func:`~skassign.metrics.minmse_scale` (the R package's
-    preprocessing).
+    preprocessing), or set ``fit_intercept=True``.
 
     Read more in the :ref:`User Guide <minmse>`.
 
@@ -547,6 +548,13 @@ class MinMSE(BaseDesign):
         preprocessing, so that nearly every move is accepted.
     tmax : int, default=10
         Number of iterations at each temperature.
+    fit_intercept : bool, default=False
+        Whether the linear model behind the objective has an intercept. The
+        R and Stata tools have none (``False``): their objective needs
+        uncentred covariates. With ``True`` a constant covariate is added,
+        so the objective no longer changes when covariates are shifted and
+        centred covariates (a ``StandardScaler()`` in front) are fine;
+        ``objective_`` is then the objective of ``X`` with a column of ones.
     random_state : int, RandomState instance or None, default=None
         Seed of the starting assignments, the moves and the acceptances.
     verbose : int, default=0
@@ -657,6 +665,7 @@ class MinMSE(BaseDesign):
         "cooling": [Options(Integral, {1, 2})],
         "t0": [Real, StrOptions({"auto"})],
         "tmax": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -671,6 +680,7 @@ class MinMSE(BaseDesign):
         cooling=1,
         t0="auto",
         tmax=10,
+        fit_intercept=False,
         random_state=None,
         verbose=0,
     ):
@@ -682,6 +692,7 @@ class MinMSE(BaseDesign):
         self.cooling = cooling
         self.t0 = t0
         self.tmax = tmax
+        self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.verbose = verbose
 
@@ -697,8 +708,7 @@ class MinMSE(BaseDesign):
                 "or a negative one relative to the starting objective (t0=-5 "
                 "means f_start / 5)."
             )
-        _check_uncentred(X)
-        Z = _whiten(X)
+        Z = self._whitened(X)
         rank = Z.shape[1]
         small = np.flatnonzero(sizes < rank)
         if small.size:
@@ -751,8 +761,17 @@ class MinMSE(BaseDesign):
         _warn_rank_deficient(Z, labels, sizes.shape[0])
         return labels
 
+    def _whitened(self, X):
+        """Whitened covariates, with the intercept or the centring check."""
+        if self.fit_intercept:
+            return _whiten(np.column_stack([np.ones(X.shape[0]), X]))
+        _check_uncentred(X)
+        return _whiten(X)
+
     def _objective(self, X, labels):
         """Return the penalised minMSE objective of ``labels`` (lower is better)."""
+        if self.fit_intercept:
+            X = np.column_stack([np.ones(X.shape[0]), X])
         return _ridge_objective(_whiten(X), labels, self._coefficients())
 
     def _arm_classes(self, sizes, fixed):

@@ -244,6 +244,28 @@ def test_centring_trap_fixes_work_and_agree():
     np.testing.assert_array_equal(scaled[-1].labels_, raw.labels_)
 
 
+def test_intercept_makes_centring_harmless():
+    X = _covariates(20, 3, 0)
+    raw = MinMSE(iterations=800, fit_intercept=True, random_state=0).fit(X)
+    pipe = make_pipeline(
+        StandardScaler(), MinMSE(iterations=800, fit_intercept=True, random_state=0)
+    ).fit(X)
+    assert pipe[-1].objective_ == pytest.approx(raw.objective_, rel=1e-9)
+    np.testing.assert_array_equal(pipe[-1].labels_, raw.labels_)
+    with_ones = np.column_stack([np.ones(20), X])
+    assert raw.objective_ == pytest.approx(
+        minmse_objective(with_ones, raw.labels_), rel=1e-5
+    )
+    # Shifting a covariate changes the R objective but not the intercept one.
+    shifted = X + [5.0, -3.0, 1.0]
+    assert MinMSE(fit_intercept=True)._objective(shifted, raw.labels_) == (
+        pytest.approx(raw.objective_, rel=1e-9)
+    )
+    assert minmse_objective(shifted, raw.labels_) != pytest.approx(
+        minmse_objective(X, raw.labels_), rel=1e-3
+    )
+
+
 def test_partly_centred_covariates_warn():
     X = _covariates(20, 3, 0)
     X[:, 1] -= X[:, 1].mean()
