@@ -15,9 +15,11 @@ is discarded. This simulates the annealing chain exactly.
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_left
 from numbers import Integral, Real
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.metrics._minmse import _minmse_coefficients
@@ -40,14 +42,44 @@ _CENTRED_RTOL = 1e-10
 _REFRESH_EVERY = 2000
 _MAX_BATCH = 1024
 _CHAIN_BATCH = 256
+# Batch sizes: evaluating a batch costs about _BATCH_OVERHEAD proposals' worth
+# of fixed numpy overhead plus one unit per proposal, and a batch of size B
+# advances the chain by min(B, G) iterations, G geometric with the
+# probability p that a proposal ends the batch. The table holds, for p on a
+# log grid, the B minimising (_BATCH_OVERHEAD + B) / E[min(B, G)].
+_BATCH_OVERHEAD = 20.0
+_STOP_GRID = np.logspace(-4.0, 0.0, 161)
+
+
+def _optimal_batch_sizes(stop_grid, limit):
+    sizes = np.arange(1, limit + 1)
+    cost = [
+        (_BATCH_OVERHEAD + sizes) * p / -np.expm1(sizes * np.log1p(-min(p, 1 - 1e-12)))
+        for p in stop_grid
+    ]
+    return np.array([int(sizes[np.argmin(c)]) for c in cost])
+
+
+_BATCH_TABLE = _optimal_batch_sizes(_STOP_GRID, _MAX_BATCH).tolist()
+_STOP_GRID_LIST = _STOP_GRID.tolist()
 # Below this many matrix entries a batched LAPACK solve beats the closed forms.
 _CLOSED_FORM_MIN = 600
 _GRAM_CHUNK = 2**22
-# t0="auto": the starting temperature is this factor times the median absolute
-# change of the objective over this many random moves from the start (tuned on
-# n = 20-300 units, 1-5 covariates, 2-3 arms; see the user guide).
-_AUTO_T0_FACTOR = 0.3
+# t0="auto": the starting temperature is a factor times the median absolute
+# change of the objective over _AUTO_T0_PROPOSALS random moves from the start;
+# the factor falls with the number of free units (see _auto_factor).
 _AUTO_T0_PROPOSALS = 256
+
+
+def _auto_factor(n_free):
+    """Factor of the median move for t0="auto", given the number of free units.
+
+    Tuned on simulated data (9 to 300 units, 1 to 5 covariates, 2 to 4
+    arms): small problems are solved exactly more often when the search
+    starts hot enough to leave local minima, larger ones reach lower
+    objectives within a few thousand iterations when it starts colder.
+    """
+    return float(np.clip(np.sqrt(25.0 / max(n_free, 1)), 0.3, 1.5))
 
 
 def _whiten(X):
@@ -213,7 +245,8 @@ class _Annealer:
         self.A += _RIDGE * np.eye(rank)
         self.M = np.linalg.inv(self.A)
         self.u = self.M @ self.zbar
-        self.f = float(self.coef @ (self.u @ self.zbar))
+        self.q = self.u @ self.zbar
+        self.f = float(self.coef @ self.q)
 
     def evaluate(self, units, new):
         """Change of the objective if ``units`` (n_proposals, n_change) get ``new``.
@@ -248,7 +281,8 @@ class _Annealer:
         self.A += np.matmul((Zc * sign[..., None]).swapaxes(-1, -2), Zc)
         self.M = np.linalg.inv(self.A)
         self.u = self.M @ self.zbar
-        self.f = float(self.coef @ (self.u @ self.zbar))
+        self.q = self.u @ self.zbar
+        self.f = float(self.coef @ self.q)
         self.labels[units[j]] = new[j]
 
     def chain(self, units):
@@ -278,14 +312,14 @@ class _Annealer:
         A = self.A + np.cumsum(dA, axis=0)
         M = np.linalg.inv(A)
         u = M @ self.zbar
-        f = (u @ self.zbar) @ self.coef
-        return new, f, (A, M, u)
+        q = u @ self.zbar
+        return new, q @ self.coef, (A, M, u, q)
 
     def accept_chain(self, n_moves, units, new, f, pieces):
         """Keep the first ``n_moves`` moves of the last :meth:`chain` call."""
-        A, M, u = pieces
+        A, M, u, q = pieces
         k = n_moves - 1
-        self.A, self.M, self.u = A[k].copy(), M[k].copy(), u[k].copy()
+        self.A, self.M, self.u, self.q = A[k].copy(), M[k].copy(), u[k].copy(), q[k]
         self.f = float(f[k])
         self.labels = _replay(self.labels, units[:n_moves], new[:n_moves])
 
@@ -293,18 +327,69 @@ class _Annealer:
 def _auto_temperature(state, free, n_change, rng):
     """Return a starting temperature from the changes moves of the start cause.
 
-    ``_AUTO_T0_FACTOR`` times the median absolute change of the objective
+    :func:`_auto_factor` times the median absolute change of the objective
     over ``_AUTO_T0_PROPOSALS`` random moves from the starting assignment, so
-    that a median worsening move is first accepted with probability
-    ``exp(-1 / _AUTO_T0_FACTOR)`` (about 4%), whatever the scale of the
-    objective and the number of units.
+    that a median worsening move is first accepted with probability between
+    ``exp(-1 / 0.3)`` (4%, many free units) and ``exp(-1 / 1.5)`` (51%, few),
+    whatever the scale of the objective.
     """
     units = _draw_units(free, n_change, _AUTO_T0_PROPOSALS, rng)
     new = np.roll(state.labels[units], -1, axis=1)
     delta, moves, _ = state.evaluate(units, new)
     changes = np.abs(delta[moves])
     changes = changes[changes > 0.0]
-    return _AUTO_T0_FACTOR * float(np.median(changes)) if changes.size else 0.0
+    if not changes.size:
+        return 0.0
+    return _auto_factor(free.shape[0]) * float(np.median(changes))
+
+
+class _Relabeler:
+    """Best labelling of an assignment's arms among interchangeable ones.
+
+    The objective is ``sum_g coef[g] q_g`` with ``q_g`` depending on arm
+    ``g``'s units only. Arms of equal size without fixed units can swap
+    labels; when their coefficients differ (a control, weights), the best
+    labelling gives the largest ``q`` the smallest coefficient
+    (rearrangement inequality). Moves that rotate a few units' labels rarely
+    swap whole arms, so the search keeps the best relabelled assignment.
+    """
+
+    def __init__(self, coef, classes):
+        self.coef = coef
+        self.classes = [
+            np.asarray(arms)
+            for arms in classes
+            if len(arms) > 1 and np.ptp(coef[np.asarray(arms)]) > 0
+        ]
+        self.active = bool(self.classes)
+        swappable = np.zeros(coef.shape[0], dtype=bool)
+        for arms in self.classes:
+            swappable[arms] = True
+        self.rest = np.flatnonzero(~swappable)
+        self.sorted_coef = [np.sort(coef[arms]) for arms in self.classes]
+
+    def values(self, q):
+        """Best objective over relabellings, for arm terms ``q`` (..., n_groups)."""
+        out = q[..., self.rest] @ self.coef[self.rest]
+        for arms, sorted_coef in zip(self.classes, self.sorted_coef, strict=True):
+            out = out + np.sort(q[..., arms], axis=-1)[..., ::-1] @ sorted_coef
+        return out
+
+    def mapping(self, q):
+        """Return the new label of every arm in the best relabelling of ``q``."""
+        mapping = np.arange(self.coef.shape[0])
+        for arms in self.classes:
+            by_q = arms[np.argsort(-q[arms], kind="stable")]
+            by_coef = arms[np.argsort(self.coef[arms], kind="stable")]
+            mapping[by_q] = by_coef
+        return mapping
+
+
+def _swappable_arms(sizes, fixed):
+    """Return the groups of arms of equal size without fixed units."""
+    has_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0]) > 0
+    free_arms = np.flatnonzero(~has_fixed)
+    return [free_arms[sizes[free_arms] == size] for size in np.unique(sizes[free_arms])]
 
 
 def _anneal(
@@ -319,6 +404,7 @@ def _anneal(
     t0,
     tmax,
     rng,
+    classes=(),
     progress=None,
 ):
     """Anneal from ``labels``; moves rotate the labels of free units.
@@ -330,16 +416,28 @@ def _anneal(
     accepted moves and cut at the first rejection. The mode with the longer
     expected run is used.
 
+    ``classes`` lists groups of arms whose labels may be swapped (see
+    :class:`_Relabeler`): the best assignment is kept over the visited ones
+    and their best relabellings; the chain itself is unchanged.
+
     Returns the best labels, the best-so-far and the current objective after
     every iteration (index 0 is the start), the number of accepted moves that
     changed the assignment, and the starting temperature.
     """
     n_change = min(change, free.shape[0])
     state = _Annealer(Z, coef, labels)
-    best_f, best_labels = state.f, state.labels.copy()
+    relabel = _Relabeler(coef, classes)
+
+    def best_of_state():
+        if not relabel.active:
+            return state.f, state.labels.copy()
+        return float(relabel.values(state.q)), relabel.mapping(state.q)[state.labels]
+
+    best_f, best_labels = best_of_state()
     trace = np.empty(iterations + 1)
     current = np.empty(iterations + 1)
-    trace[0] = current[0] = state.f
+    current[0] = state.f
+    trace[0] = best_f
     if t0 == "auto":
         t0 = _auto_temperature(state, free, n_change, rng)
     elif t0 < 0:
@@ -365,9 +463,9 @@ def _anneal(
         p_stop_reject = effective / seen
         p_stop_chain = 1.0 - accepted / seen
         chain_mode = p_stop_chain < p_stop_reject
-        run = 3.0 / max(min(p_stop_reject, p_stop_chain), 1e-3)
-        size = min(max(int(run), 8), _CHAIN_BATCH if chain_mode else _MAX_BATCH)
-        size = min(size, pool_size - pos)
+        p_stop = min(p_stop_reject, p_stop_chain)
+        size = _BATCH_TABLE[min(bisect_left(_STOP_GRID_LIST, p_stop), 160)]
+        size = min(size, _CHAIN_BATCH if chain_mode else _MAX_BATCH, pool_size - pos)
         units = pool_units[pos : pos + size]
         limits = pool_limits[pos : pos + size]
         if chain_mode:
@@ -381,15 +479,19 @@ def _anneal(
             changed = (new[:j] != state.labels[units[:j]]).any(axis=1)
             if j:
                 before = state.labels
+                q = pieces[-1][:j]
+                visited = relabel.values(q) if relabel.active else f[:j]
                 current[done + 1 : done + j + 1] = f[:j]
                 trace[done + 1 : done + j + 1] = np.minimum.accumulate(
-                    np.concatenate([[best_f], f[:j]])
+                    np.concatenate([[best_f], visited])
                 )[1:]
-                k = int(f[:j].argmin())
+                k = int(visited.argmin())
                 state.accept_chain(j, units, new, f, pieces)
-                if f[k] < best_f:
-                    best_f = float(f[k])
+                if visited[k] < best_f:
+                    best_f = float(visited[k])
                     best_labels = _replay(before, units[: k + 1], new[: k + 1])
+                    if relabel.active:
+                        best_labels = relabel.mapping(q[k])[best_labels]
             if j < size:
                 trace[done + j + 1] = best_f
                 current[done + j + 1] = state.f
@@ -409,9 +511,9 @@ def _anneal(
             n_effective = int(j < size)
             if j < size:
                 state.apply(j, units, new, pieces)
-                if state.f < best_f:
-                    best_f = state.f
-                    best_labels = state.labels.copy()
+                visited = float(relabel.values(state.q)) if relabel.active else state.f
+                if visited < best_f:
+                    best_f, best_labels = best_of_state()
                 trace[done + j + 1] = best_f
                 current[done + j + 1] = state.f
         n_moved += n_effective
@@ -465,7 +567,7 @@ def _check_uncentred(X):
             "with the other covariates. If a scaler centred them, use "
             "StandardScaler(with_mean=False) instead.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=8,
         )
 
 
@@ -537,24 +639,32 @@ class MinMSE(BaseDesign):
         Cooling scheme: 1 divides ``t0`` by a logarithm, 2 (faster) by the
         iteration count; see above.
     t0 : "auto" or float, default="auto"
-        Starting temperature. ``"auto"`` sets it to 0.3 times the median
-        absolute change of the objective over 256 random moves from the
-        starting assignment, so that a median worsening move is first
-        accepted with probability about 4%, whatever the scale of the
-        objective and the number of units. A negative value sets it relative
-        to the objective of the starting assignment, :math:`f_{start} /
-        |t_0|`, as in R and Stata. A positive value is used as given; R's
-        default, 10, is far above the objective's scale after the R
-        preprocessing, so that nearly every move is accepted.
+        Starting temperature. ``"auto"`` sets it to the median absolute
+        change of the objective over 256 random moves from the starting
+        assignment, times ``clip(sqrt(25 / n_free), 0.3, 1.5)`` with
+        ``n_free`` the number of units free to move: hot enough for small
+        problems to leave local minima, cool enough for larger ones to
+        settle within a few thousand iterations, whatever the scale of the
+        objective. A negative value sets it relative to the objective of the
+        starting assignment, :math:`f_{start} / |t_0|`, as in R and Stata. A
+        positive value is used as given; R's default, 10, is far above the
+        objective's scale after the R preprocessing, so that nearly every
+        move is accepted.
     tmax : int, default=10
         Number of iterations at each temperature.
     fit_intercept : bool, default=False
         Whether the linear model behind the objective has an intercept. The
         R and Stata tools have none (``False``): their objective needs
-        uncentred covariates. With ``True`` a constant covariate is added,
-        so the objective no longer changes when covariates are shifted and
-        centred covariates (a ``StandardScaler()`` in front) are fine;
-        ``objective_`` is then the objective of ``X`` with a column of ones.
+        uncentred covariates, and with several treated arms or weights it
+        favours giving the more heavily weighted arms (the control) the
+        units with the largest covariate values, which leaves the arms'
+        means apart (see Notes). With ``True`` a constant covariate is
+        added: the objective then balances every arm's mean with the
+        sample's, does not change when covariates are shifted, and accepts
+        centred covariates (a ``StandardScaler()`` in front); ``objective_``
+        is the objective of ``X`` with a column of ones. Recommended with
+        more than two groups or with weights, unless the R or Stata
+        assignment must be reproduced.
     random_state : int, RandomState instance or None, default=None
         Seed of the starting assignments, the moves and the acceptances.
     verbose : int, default=0
@@ -572,7 +682,9 @@ class MinMSE(BaseDesign):
     trace_ : ndarray of shape (n_iter_ + 1,)
         Best objective found after every iteration (index 0: the starting
         assignment), the curve the R and Stata tools plot; see
-        :func:`~skassign.plotting.plot_trace`.
+        :func:`~skassign.plotting.plot_trace`. Arms of equal size whose
+        coefficients differ are also tried with their labels exchanged (the
+        moves rarely exchange whole arms), and the better labelling is kept.
     current_trace_ : ndarray of shape (n_iter_ + 1,)
         Objective of the current assignment after every iteration.
     n_iter_ : int
@@ -618,6 +730,14 @@ class MinMSE(BaseDesign):
     has a rank-deficient arm (for example a binary covariate with fewer ones
     than groups), a warning says so.
 
+    Without intercept, :math:`(X_g^\top X_g)^{-1}` shrinks as an arm's
+    covariates grow in magnitude. With one treated arm and no weights the
+    trade-off between the arms is symmetric and the minimum balances them;
+    with several treated arms the control's coefficient exceeds the others'
+    and the objective gains from giving the control the units with the
+    largest covariate values. This is a property of the R and Stata tools'
+    objective, not of the search; ``fit_intercept=True`` removes it.
+
     Differences from the R package, beyond the ridge: group sizes are as
     equal as possible (R draws them when ``n`` is not a multiple of the
     number of groups); the starting assignment is the best of R's number of
@@ -652,9 +772,9 @@ class MinMSE(BaseDesign):
     >>> design.labels_[[0, 4]]
     array([0, 1])
     >>> np.bincount(design.labels_)
-    array([4, 3, 3])
+    array([3, 3, 4])
     >>> f"{design.objective_:.4f}"
-    '...'
+    '2.0808'
     """
 
     _parameter_constraints: dict = {
@@ -700,6 +820,12 @@ class MinMSE(BaseDesign):
         return _minmse_coefficients(self.weights, self.n_groups - 1)
 
     def _assign(self, X, sizes, fixed, rng):
+        # The search does many small matrix products; threaded BLAS only adds
+        # overhead there (and contention when fits run in parallel).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._search(X, sizes, fixed, rng)
+
+    def _search(self, X, sizes, fixed, rng):
         coef = self._coefficients()
         if self.t0 != "auto" and (self.t0 == 0 or not np.isfinite(self.t0)):
             raise ValueError(
@@ -750,6 +876,7 @@ class MinMSE(BaseDesign):
                 t0=self.t0,
                 tmax=self.tmax,
                 rng=rng,
+                classes=_swappable_arms(sizes, fixed),
                 progress=bar,
             )
         finally:
@@ -869,6 +996,6 @@ def _warn_rank_deficient(Z, labels, n_groups):
                 "minMSE objective cannot balance that direction. Drop or merge "
                 "such covariates, or use larger groups.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
             return

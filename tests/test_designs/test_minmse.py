@@ -71,13 +71,15 @@ def _covariates(n, p, seed):
 )
 def test_brute_force_optimum(n, p, n_groups, weights, fixed, seed):
     X = _covariates(n, p, seed)
-    design = MinMSE(n_groups, weights=weights, iterations=4000, random_state=seed)
-    design.fit(X, fixed_labels=fixed)
     fixed_arr = np.full(n, -1) if fixed is None else np.asarray(fixed)
-    candidates = _all_assignments(design.group_sizes_, fixed_arr)
     coef = _minmse_coefficients(weights, n_groups - 1)
-    values = _ridge_objective_batch(_whiten(X), candidates, coef)
-    assert design.objective_ == pytest.approx(values.min(), rel=1e-9)
+    for random_state in range(3):
+        # Default settings: the search must find the exact optimum.
+        design = MinMSE(n_groups, weights=weights, random_state=random_state)
+        design.fit(X, fixed_labels=fixed)
+        candidates = _all_assignments(design.group_sizes_, fixed_arr)
+        values = _ridge_objective_batch(_whiten(X), candidates, coef)
+        assert design.objective_ == pytest.approx(values.min(), rel=1e-9)
     # Fixed units stay; the objective is the R number up to the ridge.
     is_fixed = fixed_arr >= 0
     np.testing.assert_array_equal(design.labels_[is_fixed], fixed_arr[is_fixed])
@@ -146,19 +148,34 @@ def test_chain_evaluation_matches_recomputation():
     assert state.f == pytest.approx(_ridge_objective(Z, replay, coef), rel=1e-12)
 
 
+def _best_relabelling(Z, labels, coef, classes):
+    """Brute force over the permutations of every class of swappable arms."""
+    best_f, best = _ridge_objective(Z, labels, coef), labels
+    for perms in itertools.product(*[itertools.permutations(arms) for arms in classes]):
+        mapping = np.arange(coef.shape[0])
+        for arms, perm in zip(classes, perms, strict=True):
+            mapping[list(arms)] = perm
+        candidate = mapping[labels]
+        value = _ridge_objective(Z, candidate, coef)
+        if value < best_f - 1e-12:
+            best_f, best = value, candidate
+    return best_f, best
+
+
 def _reference_anneal(
-    Z, coef, labels, free, *, iterations, change, cooling, t0, tmax, rng
+    Z, coef, labels, free, *, iterations, change, cooling, t0, tmax, rng, classes=()
 ):
     """The annealing written plainly: one proposal at a time, objective from scratch.
 
     It draws its random numbers in the same pools as the fast kernel, so both
-    must walk the same chain.
+    must walk the same chain; the best assignment is kept over every visited
+    one and (brute force) every relabelling of its swappable arms.
     """
     n_change = min(change, free.shape[0])
     f = _ridge_objective(Z, labels, coef)
     t0 = t0 if t0 > 0 else f / abs(t0)
-    best_f, best = f, labels.copy()
-    trace, current = [f], [f]
+    best_f, best = _best_relabelling(Z, labels, coef, classes)
+    trace, current = [best_f], [f]
     done = 0
     while done < iterations:
         size = min(8 * _MAX_BATCH, iterations - done)
@@ -172,8 +189,9 @@ def _reference_anneal(
                 f_new = _ridge_objective(Z, candidate, coef)
                 if draws[k] <= np.exp(-(f_new - f) / temps[k]):
                     labels, f = candidate, f_new
-                    if f < best_f:
-                        best_f, best = f, labels.copy()
+                    value, relabelled = _best_relabelling(Z, labels, coef, classes)
+                    if value < best_f:
+                        best_f, best = value, relabelled
             trace.append(best_f)
             current.append(f)
         done += size
@@ -202,6 +220,55 @@ def test_batched_annealing_is_the_plain_chain(t0, cooling, n_groups):
     np.testing.assert_allclose(trace, ref_trace, rtol=1e-9)
     assert 0 < n_moved < 1500
     np.testing.assert_array_equal(best[:2], start[:2])
+
+
+@pytest.mark.parametrize(
+    "weights, n_groups, t0",
+    [(None, 3, -20.0), ([1.0, 2.0], 3, 10.0), (None, 4, -200.0)],
+)
+def test_relabelling_keeps_the_best_labelling(weights, n_groups, t0):
+    n = 24
+    Z = _whiten(_covariates(n, 2, 12))
+    coef = _minmse_coefficients(weights, n_groups - 1)
+    start = np.random.default_rng(1).permutation(np.arange(n) % n_groups)
+    classes = [list(range(n_groups))]
+    kwargs = dict(iterations=600, change=3, cooling=1, t0=t0, tmax=10)
+    best, trace, current, _, _ = _anneal(
+        Z,
+        coef,
+        start,
+        np.arange(n),
+        rng=np.random.RandomState(3),
+        classes=classes,
+        **kwargs,
+    )
+    ref_best, ref_trace, ref_current = _reference_anneal(
+        Z,
+        coef,
+        start,
+        np.arange(n),
+        rng=np.random.RandomState(3),
+        classes=classes,
+        **kwargs,
+    )
+    np.testing.assert_allclose(current, ref_current, rtol=1e-9)
+    np.testing.assert_allclose(trace, ref_trace, rtol=1e-9)
+    assert _ridge_objective(Z, best, coef) == pytest.approx(trace[-1], rel=1e-9)
+    assert _ridge_objective(Z, ref_best, coef) == pytest.approx(trace[-1], rel=1e-9)
+    # The kept labelling beats the chain's own best.
+    assert trace[-1] <= current.min() + 1e-15
+
+
+def test_whole_arm_swap_found():
+    # The search's moves nearly never swap two whole arms; with arms weighted
+    # 1 and 2 the best split and its swapped labelling differ in objective.
+    X = _covariates(9, 2, 11)
+    candidates = _all_assignments([3, 3, 3], np.full(9, -1))
+    coef = _minmse_coefficients([1.0, 2.0], 2)
+    best = _ridge_objective_batch(_whiten(X), candidates, coef).min()
+    for seed in range(10):
+        design = MinMSE(3, weights=[1.0, 2.0], iterations=4000, random_state=seed)
+        assert design.fit(X).objective_ == pytest.approx(best, rel=1e-9)
 
 
 def test_trace_is_monotone_and_consistent():
