@@ -619,9 +619,9 @@ class MinMSE(BaseDesign):
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
-    weights : array-like of shape (n_groups - 1,) or (n_outcomes, n_groups - 1), \
-            default=None
-        Importance of the treated arms (the R argument ``mse_weights``). A
+    weights : array-like, default=None
+        Importance of the treated arms (the R argument ``mse_weights``), of
+        shape ``(n_groups - 1,)`` or ``(n_outcomes, n_groups - 1)``. A
         vector ``w`` gives arm ``g`` the coefficient ``w_g`` and the control
         ``sum(w)``; an integer matrix (one row per outcome) gives arm ``g``
         the coefficient ``sum_k W[k, g]`` and the control the product of the
@@ -679,13 +679,13 @@ class MinMSE(BaseDesign):
     objective_ : float
         The minMSE objective of ``labels_`` (penalised for rank-deficient
         arms, see Notes); lower is better.
-    trace_ : ndarray of shape (n_iter_ + 1,)
+    trace_ : ndarray of shape (`n_iter_` + 1,)
         Best objective found after every iteration (index 0: the starting
         assignment), the curve the R and Stata tools plot; see
         :func:`~skassign.plotting.plot_trace`. Arms of equal size whose
         coefficients differ are also tried with their labels exchanged (the
         moves rarely exchange whole arms), and the better labelling is kept.
-    current_trace_ : ndarray of shape (n_iter_ + 1,)
+    current_trace_ : ndarray of shape (`n_iter_` + 1,)
         Objective of the current assignment after every iteration.
     n_iter_ : int
         Number of annealing iterations run (0 if no move can change the
@@ -697,7 +697,7 @@ class MinMSE(BaseDesign):
         Share of the moves that were accepted and changed the assignment.
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
 
     See Also
