@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import warnings
 from bisect import bisect_left
+from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.metrics._minmse import _minmse_coefficients
@@ -540,6 +541,12 @@ def _default_n_starts(iterations, n_samples):
     return int(np.clip(r_rule + 1, 1, 100))
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """Return a controller of the BLAS thread pools (discovered once)."""
+    return ThreadpoolController()
+
+
 def _check_uncentred(X):
     """Refuse covariates whose means all vanish (the minMSE centring trap)."""
     means = X.mean(axis=0)
@@ -724,11 +731,12 @@ class MinMSE(BaseDesign):
     objective falsely small, so the R tool can prefer exactly such splits.
     Here every arm's matrix gets a small ridge, :math:`10^{-6}` times the
     average :math:`X^\top X / n`: this changes the objective of arms of full
-    rank by a relative amount of order :math:`10^{-7}`, and makes a
-    rank-deficient arm cost about :math:`10^{6}` times more. Arms smaller
-    than the rank of ``X`` are refused; if the best assignment found still
-    has a rank-deficient arm (for example a binary covariate with fewer ones
-    than groups), a warning says so.
+    rank by a relative amount of order :math:`10^{-6}` or less, and makes a
+    rank-deficient arm cost about :math:`10^{6}` times more. A warning says
+    when arms are smaller than the rank of ``X`` (singular in every
+    assignment) or when the best assignment found still has a
+    rank-deficient arm (for example a binary covariate with fewer ones than
+    groups).
 
     Without intercept, :math:`(X_g^\top X_g)^{-1}` shrinks as an arm's
     covariates grow in magnitude. With one treated arm and no weights the
@@ -822,7 +830,7 @@ class MinMSE(BaseDesign):
     def _assign(self, X, sizes, fixed, rng):
         # The search does many small matrix products; threaded BLAS only adds
         # overhead there (and contention when fits run in parallel).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return self._search(X, sizes, fixed, rng)
 
     def _search(self, X, sizes, fixed, rng):
@@ -839,12 +847,15 @@ class MinMSE(BaseDesign):
         small = np.flatnonzero(sizes < rank)
         if small.size:
             g = int(small[0])
-            raise ValueError(
+            warnings.warn(
                 f"Group {g} has {int(sizes[g])} units but the covariates span "
-                f"{rank} dimensions, so X_g'X_g is singular in every assignment "
-                "and the minMSE objective is undefined. Use fewer covariates "
-                "(e.g. PCA(n_components=...) in a Pipeline) or fewer, larger "
-                "groups."
+                f"{rank} dimensions, so X_g'X_g is singular in every assignment: "
+                "the minMSE objective is then dominated by the penalty for "
+                "rank-deficient groups and says little about balance. Use fewer "
+                "covariates (e.g. PCA(n_components=...) in a Pipeline) or fewer, "
+                "larger groups.",
+                UserWarning,
+                stacklevel=6,
             )
         n_samples = X.shape[0]
         starts = draw_assignments(
@@ -885,7 +896,8 @@ class MinMSE(BaseDesign):
         self.trace_, self.current_trace_ = trace, current
         self.n_iter_, self.t0_ = self.iterations, t0
         self.acceptance_rate_ = n_moved / self.iterations
-        _warn_rank_deficient(Z, labels, sizes.shape[0])
+        if not small.size:
+            _warn_rank_deficient(Z, labels, sizes.shape[0])
         return labels
 
     def _whitened(self, X):

@@ -1,5 +1,6 @@
 import inspect
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -394,14 +395,22 @@ def test_unavoidable_rank_deficiency_warns():
         MinMSE(iterations=300, random_state=0).fit(np.c_[X, rare])
 
 
-def test_groups_smaller_than_rank_raise():
+def test_groups_smaller_than_rank_warn():
     X = _covariates(8, 5, 0)
-    with pytest.raises(ValueError, match="span 5 dimensions"):
-        MinMSE(iterations=100).fit(X)
+    with pytest.warns(UserWarning, match="span 5 dimensions") as record:
+        design = MinMSE(iterations=100, random_state=0).fit(X)
+    assert len(record) == 1
+    np.testing.assert_array_equal(design.group_sizes_, [4, 4])
     # Reducing the covariates in a Pipeline is the fix the message suggests.
-    pipe = make_pipeline(PCA(n_components=3), MinMSE(iterations=100, random_state=0))
-    with pytest.raises(ValueError, match="mean zero"):
+    # (PCA centres its output, hence the intercept.)
+    pipe = make_pipeline(
+        PCA(n_components=4), MinMSE(iterations=100, fit_intercept=True, random_state=0)
+    )
+    with pytest.warns(UserWarning, match="span 5 dimensions"):
         pipe.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipe.set_params(pca__n_components=2).fit(X)
 
 
 def test_collinear_covariates_use_their_span():
