@@ -289,9 +289,15 @@ def quality(quick):
                 "ours_long_objective": long_r_value,
                 "ours_long_seconds": long_seconds,
                 "long_time_ratio": long_seconds / ref_seconds,
-                "ok": bool(
+                # The target: at least as low as the port, in a tenth of its
+                # time, with the default settings or with as many iterations.
+                "ok_default": bool(
                     ours_r_value <= ref_r_value * (1 + 1e-9)
                     and our_seconds <= ref_seconds / 10
+                ),
+                "ok_long": bool(
+                    long_r_value <= ref_r_value * (1 + 1e-9)
+                    and long_seconds <= ref_seconds / 10
                 ),
             }
         )
@@ -406,7 +412,11 @@ def print_report(report):
             f" {r['ours_objective']:10.6f} {r['ours_seconds']:6.2f}"
             f" {r['time_ratio']:6.3f} |"
             f" {r['ours_long_objective']:10.6f} {r['ours_long_seconds']:6.2f}"
-            f" {r['long_time_ratio']:6.3f} | {'yes' if r['ok'] else 'NO'}"
+            f" {r['long_time_ratio']:6.3f} |"
+            f" {'default' if r['ok_default'] else ''}"
+            f"{' ' if r['ok_default'] and r['ok_long'] else ''}"
+            f"{'long' if r['ok_long'] else ''}"
+            f"{'NO' if not (r['ok_default'] or r['ok_long']) else ''}"
         )
 
     r = report["scale"]

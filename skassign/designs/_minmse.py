@@ -1,15 +1,20 @@
 """minMSE treatment assignment (Schneider & Schlather, 2017) by simulated annealing.
 
 The objective is a weighted sum over arms of ``xbar' (X_g' X_g)^{-1} xbar``.
-The kernel works in whitened coordinates ``Z`` (``Z'Z = n I``, the same column
-space as ``X``), where the objective is unchanged for arms of full rank and a
+The kernel works in whitened coordinates ``Z`` (``Z'Z = n I``, the column
+space of ``X``), where the objective is unchanged for arms of full rank and a
 small ridge keeps every arm's inverse defined. A move re-assigns a few units,
 which changes each arm's ``Z_g'Z_g`` by a few rank-one terms, so the change of
 the objective follows from the Woodbury identity with ``change x change``
-solves instead of fresh inverses. Proposals are evaluated speculatively in
-vectorised batches from the current state: every proposal before the first
-accepted one was rejected, so its evaluation was exact; the rest of the batch
-is discarded. This simulates the annealing chain exactly.
+systems and the arms' small inverses, instead of new inverses from all
+units. Proposals are evaluated in vectorised batches drawn ahead: from the
+current state, cut at the first accepted move (every earlier proposal was
+rejected, so its evaluation was exact), or, when most moves are accepted, as
+a chain of accepted moves (cumulative rank-one updates of the Gram matrices,
+one batched inverse) cut at the first rejection. Either way the chain is the
+one a one-move-at-a-time implementation walks. After an accepted move the
+arms' inverses are re-derived from the updated Gram matrices, which does not
+drift, and everything is recomputed from the labels periodically.
 """
 
 from __future__ import annotations
