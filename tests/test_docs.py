@@ -176,8 +176,10 @@ def _files_with_python_blocks():
     "path", _files_with_python_blocks(), ids=lambda p: str(p.relative_to(ROOT))
 )
 def test_rst_python_code_blocks_run(path):
+    # A page's blocks run in order in one namespace, as a reader runs them.
+    namespace = {"__name__": "__doc_block__"}
     for block in _python_code_blocks(path):
-        exec(compile(block, str(path), "exec"), {"__name__": "__doc_block__"})
+        exec(compile(block, str(path), "exec"), namespace)
 
 
 def _labels_defined():

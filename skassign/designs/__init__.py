@@ -1,10 +1,12 @@
 """Designs: estimators that assign units to treatment groups."""
 
 from skassign.designs._complete import BlockRandomization, CompleteRandomization
+from skassign.designs._minmse import MinMSE
 from skassign.designs._rerandomization import Rerandomization
 
 __all__ = [
     "BlockRandomization",
     "CompleteRandomization",
+    "MinMSE",
     "Rerandomization",
 ]

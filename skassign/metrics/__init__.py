@@ -8,6 +8,7 @@ from skassign.metrics._balance import (
     standardized_mean_difference,
     variance_ratio,
 )
+from skassign.metrics._minmse import minmse_objective, minmse_scale
 from skassign.metrics._scorer import (
     assignment_diversity,
     make_balance_scorer,
@@ -25,6 +26,8 @@ __all__ = [
     "mahalanobis_imbalance",
     "make_balance_scorer",
     "make_randomness_scorer",
+    "minmse_objective",
+    "minmse_scale",
     "moment_discrepancy",
     "neg_mahalanobis_scorer",
     "neg_max_abs_smd_scorer",

@@ -16,6 +16,7 @@ from skassign.metrics import (
     variance_ratio,
 )
 from skassign.utils.discovery import all_designs
+from skassign.utils.validation import relabel_arms
 from tests.test_common import FAST_PARAMS
 
 # Designs are small optimisation or sampling problems: a handful of examples
@@ -156,5 +157,10 @@ def test_relabeling_leaves_balance_metrics_unchanged(design, problem, perm_seed)
     assert neg_max_abs_smd_scorer(_Relabeled(), X) == pytest.approx(
         neg_max_abs_smd_scorer(estimator, X)
     )
-    # The design's own criterion does not depend on the arm names either.
-    assert estimator._objective(X, relabeled) == pytest.approx(estimator.objective_)
+    # The design's own criterion is unchanged by swapping the arms the design
+    # declares interchangeable (a control arm or differently weighted arms are
+    # not, e.g. in MinMSE).
+    no_fixed = np.full(labels.shape[0], -1)
+    classes = estimator._arm_classes(estimator.group_sizes_, no_fixed)
+    swapped = relabel_arms(labels, classes, np.random.RandomState(perm_seed))
+    assert estimator._objective(X, swapped) == pytest.approx(estimator.objective_)

@@ -1,0 +1,5 @@
+"""Plots of designs and their diagnostics (needs matplotlib, the ``plot`` extra)."""
+
+from skassign.plotting._trace import plot_trace
+
+__all__ = ["plot_trace"]
