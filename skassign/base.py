@@ -112,16 +112,23 @@ def draw_assignments(sizes, fixed, rng, n_draws=None):
 
 
 def _refit_labels(estimator, X, seed, fit_params):
-    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X."""
+    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X.
+
+    ``fit_predict`` makes any clusterer-like estimator (and a Pipeline ending
+    in one) usable, not only skassign's designs.
+    """
     model = set_random_states(clone(estimator), seed)
-    model.fit(X, **fit_params)
-    steps = getattr(model, "steps", None)
-    return (steps[-1][1] if steps else model).labels_
+    return np.asarray(model.fit_predict(X, **fit_params)).astype(np.int64, copy=False)
+
+
+def _indexed_refit_labels(index, estimator, X, seed, fit_params):
+    """:func:`_refit_labels` tagged with its task index (for unordered results)."""
+    return index, _refit_labels(estimator, X, seed, fit_params)
 
 
 @validate_params(
     {
-        "design": [HasMethods(["fit", "get_params"])],
+        "design": [HasMethods(["fit_predict", "get_params"])],
         "X": ["array-like"],
         "n_assignments": [Interval(Integral, 1, None, closed="left")],
         "max_duplicate_fraction": [Interval(Real, 0, 1, closed="both")],
@@ -129,6 +136,7 @@ def _refit_labels(estimator, X, seed, fit_params):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "progress": ["boolean"],
+        "verbose": ["verbose"],
         "fit_params": [dict, None],
     },
     prefer_skip_nested_validation=True,
@@ -143,6 +151,7 @@ def sample_assignments(
     n_jobs=None,
     random_state=None,
     progress=False,
+    verbose=0,
     fit_params=None,
 ):
     """Draw assignments of the same units from a design with fresh seeds.
@@ -159,7 +168,9 @@ def sample_assignments(
     Parameters
     ----------
     design : estimator
-        A design or a Pipeline ending in one.
+        A design or a Pipeline ending in one; any estimator with
+        ``fit_predict`` whose ``random_state`` parameters drive its
+        randomness works.
     X : array-like of shape (n_samples, n_features)
         Covariates of the units.
     n_assignments : int
@@ -176,7 +187,9 @@ def sample_assignments(
     random_state : int, RandomState instance or None, default=None
         Root seed of the draws.
     progress : bool, default=False
-        Show a progress bar (tqdm).
+        Show a progress bar (tqdm) that advances as fits finish.
+    verbose : int, default=0
+        joblib's verbosity.
     fit_params : dict or None, default=None
         Passed to every ``fit`` (for example ``{"fixed_labels": ...}`` or, in
         a Pipeline, ``{"design__fixed_labels": ...}``).
@@ -208,13 +221,26 @@ def sample_assignments(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_assignments, desc="assignments")
+        bar = tqdm(total=0, desc="assignments", unit="fit")
     while len(kept) < n_assignments and n_drawn < max_draws:
         n_round = min(n_assignments - len(kept), max_draws - n_drawn)
         seeds = root.spawn(n_round)
-        draws = Parallel(n_jobs=n_jobs)(
-            delayed(_refit_labels)(design, X, seed, fit_params) for seed in seeds
+        # Unordered results let the bar tick as fits finish; the task index
+        # restores the drawing order, so the result does not depend on n_jobs.
+        results = Parallel(
+            n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered"
+        )(
+            delayed(_indexed_refit_labels)(i, design, X, seed, fit_params)
+            for i, seed in enumerate(seeds)
         )
+        if bar is not None:
+            bar.total += n_round
+            bar.refresh()
+        draws = [None] * n_round
+        for i, labels in results:
+            draws[i] = labels
+            if bar is not None:
+                bar.update(1)
         n_drawn += n_round
         for labels in draws:
             key = labels.tobytes()
@@ -224,8 +250,6 @@ def sample_assignments(
                 n_duplicates += 1
             seen.add(key)
             kept.append(labels)
-            if bar is not None:
-                bar.update(1)
             if len(kept) == n_assignments:
                 break
     if bar is not None:
