@@ -182,7 +182,9 @@ def test_several_arms_attributes(three_arm_test):
     assert test.pvalue_[0] < 0.05 < test.pvalue_[1]
     assert test.global_pvalue_ <= test.pvalue_.min() * 2
     assert test.global_statistic_ == pytest.approx(np.abs(test.statistic_).max())
-    for (low, high), effect in zip(test.confidence_interval_, test.effect_):
+    for (low, high), effect in zip(
+        test.confidence_interval_, test.effect_, strict=True
+    ):
         assert low < effect < high
 
 
