@@ -13,6 +13,7 @@ something, :meth:`BaseDesign._objective`.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -23,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
 from skassign.utils._param_validation import (
     HasMethods,
@@ -34,12 +36,14 @@ from skassign.utils._random import set_random_states, spawn_seeds
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,
+    get_labels,
     relabel_arms,
     resolve_group_sizes,
 )
 
 __all__ = [
     "BaseDesign",
+    "BaseSolverDesign",
     "DesignMixin",
     "draw_assignments",
     "is_design",
@@ -572,3 +576,128 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+class BaseSolverDesign(BaseDesign):
+    """Base class for designs that call an optimisation solver.
+
+    Subclasses implement ``_solve(X, sizes, fixed, rng)``, which returns
+    labels honouring ``sizes`` and ``fixed`` and sets the solver attributes
+    below, and raises :class:`~skassign.exceptions.SolverError` when the
+    solver returns no assignment. If the design has a ``fallback`` design,
+    that failure is not fatal: a clone of the fallback, seeded from the
+    design's ``random_state`` and given the same group sizes and fixed units,
+    assigns the units instead, with a
+    :class:`~skassign.exceptions.SolverWarning`.
+
+    Parameters
+    ----------
+    n_groups : int, default=2
+        Number of groups (arms).
+    group_sizes : array-like of int or None, default=None
+        Size of every group, summing to the number of units.
+    fallback : design or None, default=None
+        Design used when the solver fails. ``None`` raises instead.
+    random_state : int, RandomState instance or None, default=None
+        Controls every random choice.
+
+    Attributes
+    ----------
+    status_ : str
+        How the solver stopped (``"optimal"``, ``"time_limit"``, ...), or
+        ``"fallback"``.
+    bound_ : float
+        Lower bound on the optimal objective proven by the solver (NaN if
+        none).
+    gap_ : float
+        Relative gap ``(objective_ - bound_) / objective_`` (NaN if no bound).
+    solve_time_ : float
+        Seconds spent optimising.
+    n_nodes_ : int
+        Branch-and-bound nodes processed (``-1`` if unknown).
+    fallback_ : estimator or None
+        The fitted clone of ``fallback`` if it was used, else ``None``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDesign._parameter_constraints,
+        "fallback": [HasMethods(["fit", "get_params"]), None],
+    }
+
+    # Not skipping nested validation: ``fallback`` is itself an estimator.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, *, fixed_labels=None):
+        """Assign the units of ``X`` to groups.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates of the units to assign.
+        y : None
+            Ignored.
+        fixed_labels : array-like of shape (n_samples,), default=None
+            Partial assignment: the group of units already assigned and
+            ``-1`` (or NaN/None) for units to assign. Fixed units keep their
+            group and count towards balance.
+
+        Returns
+        -------
+        self : object
+            The fitted design.
+        """
+        return self._fit(X, fixed_labels=fixed_labels)
+
+    @abstractmethod
+    def _solve(self, X, sizes, fixed, rng):
+        """Return labels from the solver and set the solver attributes."""
+
+    def _assign(self, X, sizes, fixed, rng):
+        self.fallback_ = None
+        start = time.perf_counter()
+        try:
+            return self._solve(X, sizes, fixed, rng)
+        except SolverError as err:
+            if self.fallback is None:
+                raise
+            labels = self._fit_fallback(X, sizes, fixed, rng, err)
+            self.status_ = "fallback"
+            self.bound_ = float("nan")
+            self.gap_ = float("nan")
+            self.n_nodes_ = -1
+            self.solve_time_ = time.perf_counter() - start
+            return labels
+
+    def _fit_fallback(self, X, sizes, fixed, rng, err):
+        """Assign with a clone of ``fallback`` after a solver failure."""
+        design = clone(self.fallback)
+        params = design.get_params(deep=True)
+        sized = {}
+        for key in params:
+            if key == "n_groups" or key.endswith("__n_groups"):
+                sized[key] = int(sizes.shape[0])
+            if key == "group_sizes" or key.endswith("__group_sizes"):
+                sized[key] = sizes.tolist()
+        design.set_params(**sized)
+        set_random_states(design, int(rng.randint(np.iinfo(np.int32).max)))
+        warnings.warn(
+            f"{type(self).__name__}: {err} Falling back to {type(design).__name__}.",
+            SolverWarning,
+            stacklevel=6,
+        )
+        if np.any(fixed >= 0):
+            steps = getattr(design, "steps", None)
+            key = f"{steps[-1][0]}__fixed_labels" if steps else "fixed_labels"
+            design.fit(X, **{key: fixed})
+        else:
+            design.fit(X)
+        labels = np.asarray(get_labels(design))
+        counts = np.bincount(labels, minlength=sizes.shape[0])
+        if labels.shape != fixed.shape or not np.array_equal(counts, sizes):
+            raise ValueError(
+                f"The fallback design {type(design).__name__} returned group "
+                f"sizes {counts.tolist()} instead of {sizes.tolist()}; use a "
+                "fallback with n_groups and group_sizes parameters, such as "
+                "CompleteRandomization()."
+            ) from err
+        self.fallback_ = design
+        return labels

@@ -20,6 +20,7 @@ TRANSDUCTIVE_XFAIL = {
 
 # Fast constructor settings per design (defaults where they are already fast).
 FAST_PARAMS = {
+    "OptimalBalance": {"node_limit": 20, "time_limit": None, "heuristic_iter": 30},
     "Rerandomization": {"max_draws": 2_000},
 }
 

@@ -1,10 +1,12 @@
 """Designs: estimators that assign units to treatment groups."""
 
 from skassign.designs._complete import BlockRandomization, CompleteRandomization
+from skassign.designs._optimal import OptimalBalance
 from skassign.designs._rerandomization import Rerandomization
 
 __all__ = [
     "BlockRandomization",
     "CompleteRandomization",
+    "OptimalBalance",
     "Rerandomization",
 ]
