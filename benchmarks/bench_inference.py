@@ -206,13 +206,14 @@ def main(argv=None):
             "wall_time_s": size_time,
         }
 
+    one_core_ms = 1e3 * results["skassign"]["one_core_per_resample_s"]
     rows = [
         ("", "case study (OR-Tools+SCIP, 1 core)", f"skassign (n_jobs={args.n_jobs})"),
         ("wall time [s]", f"{ref_time:.2f}", f"{ours_time:.2f}"),
         (
             "per resample [ms]",
             f"{1e3 * ref_time / B:.1f}",
-            f"{1e3 * ours_time / B:.2f} (1 core: {1e3 * one_core_time / min(B, 200):.2f})",
+            f"{1e3 * ours_time / B:.2f} (1 core: {one_core_ms:.2f})",
         ),
         ("p-value", f"{ref_p:.4f}", f"{test.pvalue_:.4f}"),
         ("null mean [mg]", f"{np.mean(ref_null):.2f}", f"{np.mean(ours_null):.2f}"),

@@ -207,7 +207,7 @@ class RandomizationTest(BaseResamplingTest):
         if splits.shape[0] == 1:
             raise ValueError(
                 f"The design returned the same split of the units in all "
-                f"{n_draws} draws (only which arm gets which group can change): "
+                f"{n_draws} draws (only which group is treated changes): "
                 "it is deterministic, so a randomisation test has no "
                 "randomness to use and its p-value would always be 1. Use "
                 "BootstrapTest for optimisation designs, or keep the design "

@@ -108,3 +108,24 @@ def test_bootstrap_size_with_optimal_balance():
     print(f"OptimalBalance bootstrap: size {size:.3f}, coverage {coverage:.3f}")
     assert 0.03 <= size <= 0.07, size
     assert 0.92 <= coverage <= 0.98, coverage
+
+
+def test_mice_case_study_b1000():
+    """The case study's bootstrap with B = 1000, as published."""
+    designs = pytest.importorskip("skassign.designs")
+    if not hasattr(designs, "OptimalBalance"):
+        pytest.skip("OptimalBalance is not available on this branch")
+    mice = make_tumor_mice()
+    w = mice["initial_weight"].to_numpy()
+    X = ((w - w.mean()) / w.std(ddof=1)).reshape(-1, 1)
+    design = designs.OptimalBalance(n_groups=2, rho=0.5, random_state=123)
+    labels = design.fit_predict(X)
+    y = simulate_tumor_growth(w, labels, effect=-250)
+    test = BootstrapTest(design, n_resamples=1000, n_jobs=2, random_state=0)
+    table = test.fit(X, y, labels).summary()
+    print(table.round(3).to_string())
+    assert round(test.statistic_) == -260
+    assert test.pvalue_ <= 0.01
+    null = test.null_distribution_
+    assert abs(null.mean()) < 3 * null.std() / np.sqrt(1000)
+    assert abs(null.std() / 112.61 - 1) <= 0.25
