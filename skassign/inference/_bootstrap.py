@@ -56,7 +56,9 @@ class BootstrapTest(BaseResamplingTest):
     replacement (covariates with their outcomes), fits a clone of ``design``
     to the resampled covariates (a whole Pipeline is refit, scaling
     included), and computes the statistic on the resampled outcomes with the
-    design's new labels. The two-sided p-value is
+    design's new labels. skassign's designs draw which solved group becomes
+    which arm at random (the case study's step 3), so the resampled
+    statistics are centred at zero. The two-sided p-value is
     ``(1 + #{|T_b| >= |T_obs|}) / (1 + n_resamples)``; the one-sided forms
     count ``T_b >= T_obs`` (``"greater"``) or ``T_b <= T_obs`` (``"less"``).
 

@@ -41,3 +41,18 @@ def test_mice_randomization_test_is_refused(mice_experiment):
     X, y, labels, design = mice_experiment
     with pytest.raises(ValueError, match="same split"):
         RandomizationTest(design, n_resamples=20, random_state=0).fit(X, y, labels)
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading", "dask"])
+def test_mice_bootstrap_identical_across_backends(
+    mice_experiment, backend, run_on_backend
+):
+    # Solver models are built inside the tasks; SCIP in threads and in
+    # processes must give the sequential result.
+    X, y, labels, design = mice_experiment
+    params = dict(n_resamples=16, random_state=1, confidence_level=None)
+    reference = BootstrapTest(design, n_jobs=1, **params).fit(X, y, labels)
+    test = run_on_backend(
+        backend, lambda: BootstrapTest(design, **params).fit(X, y, labels)
+    )
+    np.testing.assert_array_equal(test.null_distribution_, reference.null_distribution_)
