@@ -94,8 +94,9 @@ class RandomizationTest(BaseResamplingTest):
     confidence_interval_ : ndarray of shape (2,) or (n_groups - 1, 2) or None
         ``(low, high)`` of every arm's additive effect (see Notes).
     global_statistic_ : float
-        Largest statistic over the treated arms (in absolute value for
-        two-sided tests).
+        Largest statistic over the treated arms, in absolute value for
+        two-sided tests and negated for ``alternative="less"`` (so larger is
+        always more extreme).
     global_pvalue_ : float
         P-value of the global sharp null, from the randomisation
         distribution of the largest statistic.

@@ -412,8 +412,8 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
         std_delta_bootstrap``; the standard deviation has ddof=0 as there),
         then the effect estimate and its confidence interval. With several
         treated arms a last row ``"global"`` tests all arms at once (its
-        ``delta`` is the largest statistic in absolute value, or signed for a
-        one-sided alternative).
+        ``delta`` is ``global_statistic_``: the largest statistic in absolute
+        value for two-sided tests, negated for ``alternative="less"``).
 
         Returns
         -------
