@@ -409,8 +409,10 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
 
         The columns follow the optimisation-design bootstrap's output
         (``delta, pvalue, n_bootstrap, avg_delta_bootstrap,
-        std_delta_bootstrap``; the standard deviation has ddof=0 as there),
-        then the effect estimate and its confidence interval. With several
+        std_delta_bootstrap``; the standard deviation has ddof=0 as there;
+        for a randomisation test the "bootstrap" columns describe the
+        re-randomisation distribution), then the effect estimate and its
+        confidence interval. With several
         treated arms a last row ``"global"`` tests all arms at once (its
         ``delta`` is ``global_statistic_``: the largest statistic in absolute
         value for two-sided tests, negated for ``alternative="less"``).
