@@ -291,24 +291,27 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
             subset = rng.choice(n_free, n_sample, replace=False)
             cand_i, cand_j = subset[tri_i], subset[tri_j]
             delta = F[cand_j] - F[cand_i]
+        # Only swaps between different groups change anything.
         group_i, group_j = labels[cand_i], labels[cand_j]
+        split = np.flatnonzero(group_i != group_j)
+        pair_i, pair_j = cand_i[split], cand_j[split]
+        group_i, group_j = group_i[split], group_j[split]
+        pair_delta = delta[split]
         c = coef[group_i, group_j]
-        values = np.abs(diff + delta[:, None, :] * c[:, :, None]).sum(axis=2)
+        values = np.abs(diff + pair_delta[:, None, :] * c[:, :, None]).sum(axis=2)
         if n_pairs == 1:
             worst = values[:, 0]
             score = worst
         else:
             worst = values.max(axis=1)
             score = worst + _TIE_WEIGHT * values.mean(axis=1)
-        allowed = (group_i != group_j) & (
-            ((tabu[cand_i] <= it) & (tabu[cand_j] <= it)) | (worst < best_value)
-        )
+        allowed = ((tabu[pair_i] <= it) & (tabu[pair_j] <= it)) | (worst < best_value)
         done = it + 1
         if allowed.any():
             score[~allowed] = np.inf
             k = int(np.argmin(score))
-            i, j = cand_i[k], cand_j[k]
-            diff += c[k][:, None] * delta[k][None, :]
+            i, j = pair_i[k], pair_j[k]
+            diff += c[k][:, None] * pair_delta[k][None, :]
             labels[i], labels[j] = labels[j], labels[i]
             tabu[i] = it + tenures[it % 1024, 0]
             tabu[j] = it + tenures[it % 1024, 1]
