@@ -9,7 +9,7 @@ and is usable alone for samples too large to solve exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations, product
 from numbers import Integral, Real
 
@@ -39,6 +39,16 @@ _MAX_BLOCK = 300_000
 # it breaks ties between moves with the same largest discrepancy, which
 # otherwise leave the search on plateaus.
 _TIE_WEIGHT = 0.05
+# Tabu tenure of swapped units: uniform between 1 + a n and 3 + (a + b) n
+# for n free units. With one or two moment columns (one covariate) the
+# search needs a longer memory to leave the many near-equal local optima.
+_TENURE = {True: (0.02, 0.3), False: (0.02, 0.1)}
+# Largest share of ``time_limit`` the warm-start heuristic may use; the
+# solver gets the rest.
+_HEURISTIC_SHARE = 0.8
+# Up to this many free units the solver proves optimality quickly, so the
+# warm start only needs a short search.
+_SMALL_PROBLEM = 24
 # Largest number of moment columns modelled by enumerating sign patterns
 # (2**K constraints per pair of groups) instead of absolute-value variables.
 _MAX_SIGN_COLUMNS = 2
@@ -46,7 +56,7 @@ _MAX_SIGN_COLUMNS = 2
 # presolving, cutting planes and primal heuristics switched off: on such
 # models their set-up costs more than it saves, the warm start is
 # (near-)optimal and branching closes the gap fastest.
-_SMALL_MODEL = 60
+_SMALL_MODEL = 30
 
 # Options through which each cvxpy solver takes OptimalBalance's limits.
 _CVXPY_LIMITS = {
@@ -270,36 +280,41 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     diff = _pair_differences(problem, labels)
     best_value = np.abs(diff).sum(axis=1).max()
     tabu = np.zeros(n_free, dtype=np.int64)
-    low = 1 + n_free // 50
-    high = low + 2 + n_free // 10
-    tenures = rng.integers(low, high + 1, size=(n_iter, 2))
+    short, long = _TENURE[n_cols <= 2]
+    low = 1 + int(short * n_free)
+    high = low + 2 + int(long * n_free)
     done = 0
     for it in range(n_iter):
+        if it % 1024 == 0:
+            tenures = rng.integers(low, high + 1, size=(1024, 2))
         if n_sample < n_free:
             subset = rng.choice(n_free, n_sample, replace=False)
             cand_i, cand_j = subset[tri_i], subset[tri_j]
             delta = F[cand_j] - F[cand_i]
+        # Only swaps between different groups change anything.
         group_i, group_j = labels[cand_i], labels[cand_j]
+        split = np.flatnonzero(group_i != group_j)
+        pair_i, pair_j = cand_i[split], cand_j[split]
+        group_i, group_j = group_i[split], group_j[split]
+        pair_delta = delta[split]
         c = coef[group_i, group_j]
-        values = np.abs(diff + delta[:, None, :] * c[:, :, None]).sum(axis=2)
+        values = np.abs(diff + pair_delta[:, None, :] * c[:, :, None]).sum(axis=2)
         if n_pairs == 1:
             worst = values[:, 0]
             score = worst
         else:
             worst = values.max(axis=1)
             score = worst + _TIE_WEIGHT * values.mean(axis=1)
-        allowed = (group_i != group_j) & (
-            ((tabu[cand_i] <= it) & (tabu[cand_j] <= it)) | (worst < best_value)
-        )
+        allowed = ((tabu[pair_i] <= it) & (tabu[pair_j] <= it)) | (worst < best_value)
         done = it + 1
         if allowed.any():
             score[~allowed] = np.inf
             k = int(np.argmin(score))
-            i, j = cand_i[k], cand_j[k]
-            diff += c[k][:, None] * delta[k][None, :]
+            i, j = pair_i[k], pair_j[k]
+            diff += c[k][:, None] * pair_delta[k][None, :]
             labels[i], labels[j] = labels[j], labels[i]
-            tabu[i] = it + tenures[it, 0]
-            tabu[j] = it + tenures[it, 1]
+            tabu[i] = it + tenures[it % 1024, 0]
+            tabu[j] = it + tenures[it % 1024, 1]
             if worst[k] < best_value:
                 best_value = worst[k]
                 best = labels.copy()
@@ -314,9 +329,9 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 def _default_heuristic_iter(problem, method):
     """Return the tabu-search iterations used when ``heuristic_iter=None``."""
     n_free = problem.F.shape[0]
-    if method == "heuristic":
-        return 200 + 20 * n_free
-    return 20 + 2 * n_free
+    if method == "mip" and n_free <= _SMALL_PROBLEM:
+        return 20 + 2 * n_free
+    return 2000 + 200 * n_free
 
 
 def _sign_patterns(n_cols):
@@ -383,6 +398,14 @@ def _labels_from_values(values, problem, two_groups):
     return values.reshape(-1, problem.n_groups).argmax(axis=1).astype(np.int64)
 
 
+def _configure_scip(model, ps, n_binaries):
+    """Choose SCIP's settings for the model's size."""
+    if n_binaries <= _SMALL_MODEL:
+        model.setPresolve(ps.SCIP_PARAMSETTING.OFF)
+        model.setHeuristics(ps.SCIP_PARAMSETTING.OFF)
+        model.setSeparating(ps.SCIP_PARAMSETTING.OFF)
+
+
 def _solve_scip(
     problem, warm, *, seed, time_limit, node_limit, mip_gap, params, verbose
 ):
@@ -414,10 +437,7 @@ def _solve_scip(
             model.addMatrixCons(-expr <= t)
             model.addCons(t.sum() <= d)
             abs_vars.append(t)
-    if n_bin <= _SMALL_MODEL:
-        model.setPresolve(ps.SCIP_PARAMSETTING.OFF)
-        model.setHeuristics(ps.SCIP_PARAMSETTING.OFF)
-        model.setSeparating(ps.SCIP_PARAMSETTING.OFF)
+    _configure_scip(model, ps, n_bin)
     settings = {
         "randomization/randomseedshift": seed,
         "randomization/lpseed": seed,
@@ -707,7 +727,7 @@ class OptimalBalance(BaseSolverDesign):
             n_iter = _default_heuristic_iter(problem, self.method)
         heuristic_deadline = deadline
         if deadline is not None and self.method == "mip":
-            heuristic_deadline = start + 0.5 * self.time_limit
+            heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
         warm = _random_labels(problem.caps, heuristic_rng)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
@@ -719,28 +739,29 @@ class OptimalBalance(BaseSolverDesign):
                 f"[OptimalBalance] heuristic: objective {warm_value:.6g} after "
                 f"{self.n_iter_} iterations ({time.perf_counter() - start:.3f} s)"
             )
-        if self.method == "heuristic" or n_free == 0:
-            stopped = self.n_iter_ < n_iter
-            self.status_ = "time_limit" if stopped else "heuristic"
-            self.bound_ = float(warm_value) if n_free == 0 else float("nan")
-            self.gap_ = 0.0 if n_free == 0 else float("nan")
-            if n_free == 0:
+        if self.method == "heuristic" or n_free == 0 or warm_value == 0:
+            # Nothing left to prove when no unit is free or the heuristic
+            # reached zero; the heuristic alone offers no bound.
+            exact = self.method == "mip" or n_free == 0
+            self.status_ = "heuristic"
+            if exact:
                 self.status_ = "optimal"
+            elif self.n_iter_ < n_iter:
+                self.status_ = "time_limit"
+            self.bound_ = float(warm_value) if exact else float("nan")
+            self.gap_ = 0.0 if exact else float("nan")
             self.n_nodes_ = 0
             self.solve_time_ = time.perf_counter() - start
-            if stopped:
-                warn_at_limit(
-                    self.status_,
-                    warm_value,
-                    float("nan"),
-                    solver="The heuristic",
-                    stacklevel=6,
-                )
             return full(warm)
 
         remaining = None
         if deadline is not None:
             remaining = max(deadline - time.perf_counter(), 1e-3)
+        # Solve in units of the warm start's objective, so that SCIP's
+        # absolute tolerances (about 1e-6) stay far below the objective even
+        # when the optimum is tiny.
+        scale = float(_discrepancy(problem, warm)) or float(warm_value)
+        scaled = replace(problem, F=problem.F / scale, C=problem.C / scale)
         common = dict(
             seed=seed,
             time_limit=remaining,
@@ -750,16 +771,17 @@ class OptimalBalance(BaseSolverDesign):
             verbose=self.verbose,
         )
         if engine == DIRECT_SCIP:
-            two_groups, result = _solve_scip(problem, warm, **common)
+            two_groups, result = _solve_scip(scaled, warm, **common)
         else:
-            two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
+            two_groups, result = _solve_with_cvxpy(scaled, solver=engine, **common)
         check_solve_result(result)
         labels = _labels_from_values(result.values, problem, two_groups)
         value = self._objective(X, full(labels))
         if warm_value < value:
             # Only cvxpy engines, which get no warm start, can end here.
             labels, value = warm, warm_value
-        bound = min(result.bound, value) if np.isfinite(result.bound) else np.nan
+        bound = result.bound * scale
+        bound = min(bound, value) if np.isfinite(bound) else np.nan
         self.status_ = result.status
         self.bound_ = float(bound)
         self.gap_ = relative_gap(value, bound) if np.isfinite(bound) else np.nan

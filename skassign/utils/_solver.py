@@ -350,7 +350,7 @@ def solve_cvxpy(problem, variables, solver, solver_params=None, limits=None):
     variables : cvxpy.Variable
         The variable whose value is returned.
     solver : str
-        cvxpy solver name (as returned by :func:`check_solver`).
+        Name of the cvxpy solver (as returned by :func:`check_solver`).
     solver_params : dict or None, default=None
         Keyword arguments forwarded verbatim to ``problem.solve``.
     limits : dict or None, default=None
