@@ -127,7 +127,21 @@ def _refit_labels(estimator, X, seed, fit_params):
 
 def _indexed_refit_labels(index, estimator, X, seed, fit_params):
     """:func:`_refit_labels` tagged with its task index (for unordered results)."""
-    return index, _refit_labels(estimator, X, seed, fit_params)
+    try:
+        return index, _refit_labels(estimator, X, seed, fit_params)
+    except Exception as err:
+        _add_note(err, f"Raised while refitting the design for draw {index}.")
+        raise
+
+
+def _add_note(err, note):
+    """Attach context to an exception raised in a parallel task (Python 3.11+).
+
+    A failure in one of thousands of refits (a solver error on one draw) is
+    then traceable to its draw without changing the exception's type.
+    """
+    if hasattr(err, "add_note"):
+        err.add_note(note)
 
 
 @validate_params(

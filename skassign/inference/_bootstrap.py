@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 
-from skassign.base import _refit_labels
+from skassign.base import _add_note, _refit_labels
 from skassign.inference._result import BaseResamplingTest
 from skassign.utils._random import spawn_seeds
 
@@ -41,7 +41,16 @@ def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
         key: _take_rows(value, rows) if _is_per_unit(value, n_samples) else value
         for key, value in fit_params.items()
     }
-    labels = _refit_labels(design, _take_rows(X, rows), design_seed, params)
+    try:
+        labels = _refit_labels(design, _take_rows(X, rows), design_seed, params)
+    except Exception as err:
+        _add_note(
+            err,
+            f"Raised while fitting the design on bootstrap resample {index}: "
+            f"rows {rows.tolist()}, reseeded with "
+            f"skassign.utils.set_random_states(clone(design), {design_seed}).",
+        )
+        raise
     return index, rows, labels
 
 

@@ -183,3 +183,25 @@ def test_single_arm_and_foreign_labels(experiment):
         BootstrapTest(design, n_resamples=5).fit(X, y, np.ones(14, int))
     with pytest.raises(ValueError, match="n_groups=2"):
         BootstrapTest(design, n_resamples=5).fit(X, y, labels * 3)
+
+
+class _FailingDesign(CompleteRandomization):
+    """Fails on resamples that contain unit 0 three times or more."""
+
+    def fit(self, X, y=None, **params):
+        if np.sum(np.asarray(X)[:, 0] == self._marker) >= 3:
+            raise RuntimeError("solver failed")
+        return super().fit(X, y, **params)
+
+    _marker = 0.0
+
+
+def test_failing_resample_is_identified():
+    X = np.r_[[[0.0]], np.arange(1.0, 12.0)[:, None]]
+    y = np.arange(12.0)
+    labels = np.tile([0, 1], 6)
+    test = BootstrapTest(_FailingDesign(), n_resamples=200, random_state=0)
+    with pytest.raises(RuntimeError, match="solver failed") as info:
+        test.fit(X, y, labels)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "bootstrap resample" in notes and "set_random_states" in notes
