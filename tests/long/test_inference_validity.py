@@ -15,6 +15,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from skassign.datasets import make_tumor_mice, simulate_tumor_growth
 from skassign.designs import CompleteRandomization, Rerandomization
+from skassign.exceptions import SolverError
 from skassign.inference import BootstrapTest, RandomizationTest
 
 pytestmark = pytest.mark.slow
@@ -90,7 +91,11 @@ def _mice_bootstrap_experiment(seed, design, effect, n_resamples):
     test = BootstrapTest(design, n_resamples=n_resamples, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        test.fit(X, y, labels)
+        try:
+            test.fit(X, y, labels)
+        except SolverError:
+            # The design's failure, not the test's: counted below.
+            return np.nan, np.nan
     low, high = test.confidence_interval_
     return test.pvalue_, low <= effect <= high
 
@@ -104,8 +109,14 @@ def test_bootstrap_size_with_optimal_balance():
         delayed(_mice_bootstrap_experiment)(seed, design, 0.0, 99)
         for seed in range(400)
     )
+    failed = [p for p, _ in results if np.isnan(p)]
+    results = [r for r in results if not np.isnan(r[0])]
     size, coverage = _rates(results)
-    print(f"OptimalBalance bootstrap: size {size:.3f}, coverage {coverage:.3f}")
+    print(
+        f"OptimalBalance bootstrap: size {size:.3f}, coverage {coverage:.3f} over "
+        f"{len(results)} experiments ({len(failed)} stopped by a solver error)"
+    )
+    assert len(failed) <= 4
     assert 0.03 <= size <= 0.07, size
     assert 0.92 <= coverage <= 0.98, coverage
 
