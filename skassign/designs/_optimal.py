@@ -9,7 +9,7 @@ and is usable alone for samples too large to solve exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import combinations, product
 from numbers import Integral, Real
 
@@ -60,21 +60,24 @@ _SMALL_MODEL = 30
 
 # Options through which each cvxpy solver takes OptimalBalance's limits.
 _CVXPY_LIMITS = {
-    "HIGHS": lambda t, n, g, s: {
+    "HIGHS": lambda t, n, g, s, tol: {
         **({"time_limit": t} if t is not None else {}),
         **({"mip_max_nodes": n} if n is not None else {}),
         "mip_rel_gap": g,
         "random_seed": s,
+        "mip_feasibility_tolerance": tol,
+        "primal_feasibility_tolerance": tol,
     },
-    "SCIP": lambda t, n, g, s: {
+    "SCIP": lambda t, n, g, s, tol: {
         "scip_params": {
             **({"limits/time": t} if t is not None else {}),
             **({"limits/nodes": n} if n is not None else {}),
             "limits/gap": g,
             "randomization/randomseedshift": s,
+            "numerics/feastol": tol,
         }
     },
-    "SCIPY": lambda t, n, g, s: {
+    "SCIPY": lambda t, n, g, s, tol: {
         "scipy_options": {
             **({"time_limit": t} if t is not None else {}),
             **({"node_limit": n} if n is not None else {}),
@@ -407,7 +410,16 @@ def _configure_scip(model, ps, n_binaries):
 
 
 def _solve_scip(
-    problem, warm, *, seed, time_limit, node_limit, mip_gap, params, verbose
+    problem,
+    warm,
+    *,
+    seed,
+    tolerance,
+    time_limit,
+    node_limit,
+    mip_gap,
+    params,
+    verbose,
 ):
     """Build the model with PySCIPOpt's matrix API and solve it."""
     ps = import_pyscipopt()
@@ -442,6 +454,7 @@ def _solve_scip(
         "randomization/randomseedshift": seed,
         "randomization/lpseed": seed,
         "limits/gap": float(mip_gap),
+        "numerics/feastol": tolerance,
     }
     if time_limit is not None:
         settings["limits/time"] = max(float(time_limit), 1e-3)
@@ -464,7 +477,16 @@ def _solve_scip(
 
 
 def _solve_with_cvxpy(
-    problem, *, solver, seed, time_limit, node_limit, mip_gap, params, verbose
+    problem,
+    *,
+    solver,
+    seed,
+    tolerance,
+    time_limit,
+    node_limit,
+    mip_gap,
+    params,
+    verbose,
 ):
     """Build the same model in cvxpy and solve it with ``solver``."""
     import cvxpy as cp
@@ -491,7 +513,9 @@ def _solve_with_cvxpy(
     limited = time_limit is not None or node_limit is not None or mip_gap > 0
     options = {}
     if solver in _CVXPY_LIMITS:
-        options = _CVXPY_LIMITS[solver](time_limit, node_limit, float(mip_gap), seed)
+        options = _CVXPY_LIMITS[solver](
+            time_limit, node_limit, float(mip_gap), seed, tolerance
+        )
     elif limited:
         raise ValueError(
             f"OptimalBalance passes time_limit, node_limit and mip_gap to the "
@@ -757,13 +781,14 @@ class OptimalBalance(BaseSolverDesign):
         remaining = None
         if deadline is not None:
             remaining = max(deadline - time.perf_counter(), 1e-3)
-        # Solve in units of the warm start's objective, so that SCIP's
-        # absolute tolerances (about 1e-6) stay far below the objective even
-        # when the optimum is tiny.
-        scale = float(_discrepancy(problem, warm)) or float(warm_value)
-        scaled = replace(problem, F=problem.F / scale, C=problem.C / scale)
+        # Solvers accept constraint violations up to a feasibility tolerance
+        # (1e-6 by default), which would let them report an objective near 0
+        # for any assignment once the optimum is that small; tighten it to
+        # well below the warm start's objective.
+        tolerance = float(np.clip(1e-3 * warm_value, 1e-9, 1e-6))
         common = dict(
             seed=seed,
+            tolerance=tolerance,
             time_limit=remaining,
             node_limit=self.node_limit,
             mip_gap=self.mip_gap,
@@ -771,16 +796,16 @@ class OptimalBalance(BaseSolverDesign):
             verbose=self.verbose,
         )
         if engine == DIRECT_SCIP:
-            two_groups, result = _solve_scip(scaled, warm, **common)
+            two_groups, result = _solve_scip(problem, warm, **common)
         else:
-            two_groups, result = _solve_with_cvxpy(scaled, solver=engine, **common)
+            two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
         check_solve_result(result)
         labels = _labels_from_values(result.values, problem, two_groups)
         value = self._objective(X, full(labels))
         if warm_value < value:
             # Only cvxpy engines, which get no warm start, can end here.
             labels, value = warm, warm_value
-        bound = result.bound * scale
+        bound = result.bound
         bound = min(bound, value) if np.isfinite(bound) else np.nan
         self.status_ = result.status
         self.bound_ = float(bound)
