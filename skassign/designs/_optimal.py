@@ -35,6 +35,9 @@ __all__ = ["OptimalBalance"]
 # Largest number of floats in one vectorised neighbourhood evaluation of the
 # tabu search; larger neighbourhoods are sampled.
 _MAX_BLOCK = 300_000
+# Work budget of the automatic heuristic_iter, in moment differences
+# evaluated (a few seconds of vectorised arithmetic).
+_MAX_AUTO_WORK = 6e8
 # Weight of the mean pairwise discrepancy in the tabu search's move score:
 # it breaks ties between moves with the same largest discrepancy, which
 # otherwise leave the search on plateaus.
@@ -330,11 +333,22 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 
 
 def _default_heuristic_iter(problem, method):
-    """Return the tabu-search iterations used when ``heuristic_iter=None``."""
-    n_free = problem.F.shape[0]
+    """Return the tabu-search iterations used when ``heuristic_iter=None``.
+
+    A short search for problems the solver proves quickly; otherwise
+    ``2000 + 200 n``, capped so that the search evaluates at most
+    ``_MAX_AUTO_WORK`` moment differences in all (a few seconds).
+    """
+    n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
         return 20 + 2 * n_free
-    return 2000 + 200 * n_free
+    m = problem.n_groups
+    per_iteration = min(
+        n_free * (n_free - 1) / 2 * (1 - 1 / m) * m * (m - 1) / 2 * n_cols,
+        _MAX_BLOCK,
+    )
+    cap = int(_MAX_AUTO_WORK / max(per_iteration, 1.0))
+    return max(2000, min(2000 + 200 * n_free, cap))
 
 
 def _sign_patterns(n_cols):
@@ -595,8 +609,11 @@ class OptimalBalance(BaseSolverDesign):
         Relative optimality gap at which the solver may stop; reaching it is
         not treated as a limit.
     heuristic_iter : int or None, default=None
-        Iterations of the tabu search. ``None`` chooses from the number of
-        units (more with ``method="heuristic"``).
+        Iterations of the tabu search. ``None`` runs a short search when the
+        solver will prove optimality quickly (at most 24 units to assign)
+        and otherwise ``2000 + 200 n`` iterations, capped at a few seconds'
+        worth of work. With a ``time_limit`` the warm start stops after 80%
+        of it at the latest.
     fallback : design or None, default=None
         Design used if the solver fails without an assignment; ``None``
         raises :class:`~skassign.exceptions.SolverError`.
