@@ -487,7 +487,8 @@ def _solve_scip(
                 model.setSolVal(solution, var, value)
         model.setSolVal(solution, d, float(diffs.sum(axis=1).max()))
         model.addSol(solution, free=True)
-    return two_groups, solve_scip(model, y)
+    # Releasing the GIL lets thread-based joblib backends solve in parallel.
+    return two_groups, solve_scip(model, y, nogil=True)
 
 
 def _solve_with_cvxpy(

@@ -5,6 +5,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import pytest
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -430,5 +431,8 @@ def test_parallel_refits_are_reproducible():
     serial = design.sample_assignments(X, 4, n_jobs=1, random_state=1)
     parallel = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
     np.testing.assert_array_equal(serial, parallel)
+    with parallel_config(backend="threading"):
+        threads = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
+    np.testing.assert_array_equal(serial, threads)
     objectives = {round(moment_discrepancy(X, labels), 12) for labels in serial}
     assert len(objectives) == 1
