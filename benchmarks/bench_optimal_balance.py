@@ -564,6 +564,13 @@ def main(argv=None):
         help="seconds of a long OptimalBalance run for every scale configuration "
         "missing the target, to show the best objective known (0: off)",
     )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=None,
+        metavar="N-COV-M",
+        help="scale configurations to run, e.g. 40-5-2 100-3-4 (default: all 27)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -572,6 +579,8 @@ def main(argv=None):
     if args.quick:
         configs = [(40, 1, 2), (60, 3, 3), (100, 5, 4)]
         budget, reference_budget, repeats = 5.0, 15.0, 15
+    if args.configs:
+        configs = [tuple(int(v) for v in c.split("-")) for c in args.configs]
     budget = args.budget or budget
     reference_budget = args.reference_budget or reference_budget
     repeats = args.repeats or repeats

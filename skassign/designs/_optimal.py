@@ -9,7 +9,7 @@ and is usable alone for samples too large to solve exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import combinations, product
 from numbers import Integral, Real
 
@@ -35,6 +35,9 @@ __all__ = ["OptimalBalance"]
 # Largest number of floats in one vectorised neighbourhood evaluation of the
 # tabu search; larger neighbourhoods are sampled.
 _MAX_BLOCK = 300_000
+# Work budget of the automatic heuristic_iter, in moment differences
+# evaluated (a few seconds of vectorised arithmetic).
+_MAX_AUTO_WORK = 6e8
 # Weight of the mean pairwise discrepancy in the tabu search's move score:
 # it breaks ties between moves with the same largest discrepancy, which
 # otherwise leave the search on plateaus.
@@ -60,21 +63,24 @@ _SMALL_MODEL = 30
 
 # Options through which each cvxpy solver takes OptimalBalance's limits.
 _CVXPY_LIMITS = {
-    "HIGHS": lambda t, n, g, s: {
+    "HIGHS": lambda t, n, g, s, tol: {
         **({"time_limit": t} if t is not None else {}),
         **({"mip_max_nodes": n} if n is not None else {}),
         "mip_rel_gap": g,
         "random_seed": s,
+        "mip_feasibility_tolerance": tol,
+        "primal_feasibility_tolerance": tol,
     },
-    "SCIP": lambda t, n, g, s: {
+    "SCIP": lambda t, n, g, s, tol: {
         "scip_params": {
             **({"limits/time": t} if t is not None else {}),
             **({"limits/nodes": n} if n is not None else {}),
             "limits/gap": g,
             "randomization/randomseedshift": s,
+            "numerics/feastol": tol,
         }
     },
-    "SCIPY": lambda t, n, g, s: {
+    "SCIPY": lambda t, n, g, s, tol: {
         "scipy_options": {
             **({"time_limit": t} if t is not None else {}),
             **({"node_limit": n} if n is not None else {}),
@@ -327,11 +333,22 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 
 
 def _default_heuristic_iter(problem, method):
-    """Return the tabu-search iterations used when ``heuristic_iter=None``."""
-    n_free = problem.F.shape[0]
+    """Return the tabu-search iterations used when ``heuristic_iter=None``.
+
+    A short search for problems the solver proves quickly; otherwise
+    ``2000 + 200 n``, capped so that the search evaluates at most
+    ``_MAX_AUTO_WORK`` moment differences in all (a few seconds).
+    """
+    n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
         return 20 + 2 * n_free
-    return 2000 + 200 * n_free
+    m = problem.n_groups
+    per_iteration = min(
+        n_free * (n_free - 1) / 2 * (1 - 1 / m) * m * (m - 1) / 2 * n_cols,
+        _MAX_BLOCK,
+    )
+    cap = int(_MAX_AUTO_WORK / max(per_iteration, 1.0))
+    return max(2000, min(2000 + 200 * n_free, cap))
 
 
 def _sign_patterns(n_cols):
@@ -407,7 +424,16 @@ def _configure_scip(model, ps, n_binaries):
 
 
 def _solve_scip(
-    problem, warm, *, seed, time_limit, node_limit, mip_gap, params, verbose
+    problem,
+    warm,
+    *,
+    seed,
+    tolerance,
+    time_limit,
+    node_limit,
+    mip_gap,
+    params,
+    verbose,
 ):
     """Build the model with PySCIPOpt's matrix API and solve it."""
     ps = import_pyscipopt()
@@ -442,6 +468,7 @@ def _solve_scip(
         "randomization/randomseedshift": seed,
         "randomization/lpseed": seed,
         "limits/gap": float(mip_gap),
+        "numerics/feastol": tolerance,
     }
     if time_limit is not None:
         settings["limits/time"] = max(float(time_limit), 1e-3)
@@ -460,11 +487,21 @@ def _solve_scip(
                 model.setSolVal(solution, var, value)
         model.setSolVal(solution, d, float(diffs.sum(axis=1).max()))
         model.addSol(solution, free=True)
-    return two_groups, solve_scip(model, y)
+    # Releasing the GIL lets thread-based joblib backends solve in parallel.
+    return two_groups, solve_scip(model, y, nogil=True)
 
 
 def _solve_with_cvxpy(
-    problem, *, solver, seed, time_limit, node_limit, mip_gap, params, verbose
+    problem,
+    *,
+    solver,
+    seed,
+    tolerance,
+    time_limit,
+    node_limit,
+    mip_gap,
+    params,
+    verbose,
 ):
     """Build the same model in cvxpy and solve it with ``solver``."""
     import cvxpy as cp
@@ -491,7 +528,9 @@ def _solve_with_cvxpy(
     limited = time_limit is not None or node_limit is not None or mip_gap > 0
     options = {}
     if solver in _CVXPY_LIMITS:
-        options = _CVXPY_LIMITS[solver](time_limit, node_limit, float(mip_gap), seed)
+        options = _CVXPY_LIMITS[solver](
+            time_limit, node_limit, float(mip_gap), seed, tolerance
+        )
     elif limited:
         raise ValueError(
             f"OptimalBalance passes time_limit, node_limit and mip_gap to the "
@@ -571,8 +610,11 @@ class OptimalBalance(BaseSolverDesign):
         Relative optimality gap at which the solver may stop; reaching it is
         not treated as a limit.
     heuristic_iter : int or None, default=None
-        Iterations of the tabu search. ``None`` chooses from the number of
-        units (more with ``method="heuristic"``).
+        Iterations of the tabu search. ``None`` runs a short search when the
+        solver will prove optimality quickly (at most 24 units to assign)
+        and otherwise ``2000 + 200 n`` iterations, capped at a few seconds'
+        worth of work. With a ``time_limit`` the warm start stops after 80%
+        of it at the latest.
     fallback : design or None, default=None
         Design used if the solver fails without an assignment; ``None``
         raises :class:`~skassign.exceptions.SolverError`.
@@ -757,13 +799,14 @@ class OptimalBalance(BaseSolverDesign):
         remaining = None
         if deadline is not None:
             remaining = max(deadline - time.perf_counter(), 1e-3)
-        # Solve in units of the warm start's objective, so that SCIP's
-        # absolute tolerances (about 1e-6) stay far below the objective even
-        # when the optimum is tiny.
-        scale = float(_discrepancy(problem, warm)) or float(warm_value)
-        scaled = replace(problem, F=problem.F / scale, C=problem.C / scale)
+        # Solvers accept constraint violations up to a feasibility tolerance
+        # (1e-6 by default), which would let them report an objective near 0
+        # for any assignment once the optimum is that small; tighten it to
+        # well below the warm start's objective.
+        tolerance = float(np.clip(1e-3 * warm_value, 1e-9, 1e-6))
         common = dict(
             seed=seed,
+            tolerance=tolerance,
             time_limit=remaining,
             node_limit=self.node_limit,
             mip_gap=self.mip_gap,
@@ -771,16 +814,16 @@ class OptimalBalance(BaseSolverDesign):
             verbose=self.verbose,
         )
         if engine == DIRECT_SCIP:
-            two_groups, result = _solve_scip(scaled, warm, **common)
+            two_groups, result = _solve_scip(problem, warm, **common)
         else:
-            two_groups, result = _solve_with_cvxpy(scaled, solver=engine, **common)
+            two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
         check_solve_result(result)
         labels = _labels_from_values(result.values, problem, two_groups)
         value = self._objective(X, full(labels))
         if warm_value < value:
             # Only cvxpy engines, which get no warm start, can end here.
             labels, value = warm, warm_value
-        bound = result.bound * scale
+        bound = result.bound
         bound = min(bound, value) if np.isfinite(bound) else np.nan
         self.status_ = result.status
         self.bound_ = float(bound)

@@ -5,6 +5,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import pytest
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -420,3 +421,18 @@ def test_invalid_parameters(params, match):
     X = np.random.default_rng(0).normal(size=(8, 2))
     with pytest.raises(ValueError, match=match):
         OptimalBalance(**params).fit(X)
+
+
+def test_parallel_refits_are_reproducible():
+    # Bootstrap-style refits in worker processes: every task builds its own
+    # solver model, and the result does not depend on n_jobs.
+    X = np.random.default_rng(0).normal(size=(14, 2))
+    design = OptimalBalance(time_limit=None, node_limit=200, random_state=0)
+    serial = design.sample_assignments(X, 4, n_jobs=1, random_state=1)
+    parallel = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
+    np.testing.assert_array_equal(serial, parallel)
+    with parallel_config(backend="threading"):
+        threads = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
+    np.testing.assert_array_equal(serial, threads)
+    objectives = {round(moment_discrepancy(X, labels), 12) for labels in serial}
+    assert len(objectives) == 1
