@@ -13,6 +13,7 @@ something, :meth:`BaseDesign._objective`.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -23,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
 from skassign.utils._param_validation import (
     HasMethods,
@@ -42,6 +44,7 @@ from skassign.utils.validation import (
 
 __all__ = [
     "BaseDesign",
+    "BaseSolverDesign",
     "DesignMixin",
     "draw_assignments",
     "is_design",
@@ -123,15 +126,37 @@ def draw_assignments(sizes, fixed, rng, n_draws=None):
 
 
 def _refit_labels(estimator, X, seed, fit_params):
-    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X."""
+    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X.
+
+    ``fit_predict`` makes any clusterer-like estimator (and a Pipeline ending
+    in one) usable, not only skassign's designs.
+    """
     model = set_random_states(clone(estimator), seed)
-    model.fit(X, **fit_params)
-    return get_labels(model)
+    return np.asarray(model.fit_predict(X, **fit_params)).astype(np.int64, copy=False)
+
+
+def _indexed_refit_labels(index, estimator, X, seed, fit_params):
+    """:func:`_refit_labels` tagged with its task index (for unordered results)."""
+    try:
+        return index, _refit_labels(estimator, X, seed, fit_params)
+    except Exception as err:
+        _add_note(err, f"Raised while refitting the design for draw {index}.")
+        raise
+
+
+def _add_note(err, note):
+    """Attach context to an exception raised in a parallel task (Python 3.11+).
+
+    A failure in one of thousands of refits (a solver error on one draw) is
+    then traceable to its draw without changing the exception's type.
+    """
+    if hasattr(err, "add_note"):
+        err.add_note(note)
 
 
 @validate_params(
     {
-        "design": [HasMethods(["fit", "get_params"])],
+        "design": [HasMethods(["fit_predict", "get_params"])],
         "X": ["array-like"],
         "n_assignments": [Interval(Integral, 1, None, closed="left")],
         "max_duplicate_fraction": [Interval(Real, 0, 1, closed="both")],
@@ -139,6 +164,7 @@ def _refit_labels(estimator, X, seed, fit_params):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "progress": ["boolean"],
+        "verbose": ["verbose"],
         "fit_params": [dict, None],
     },
     prefer_skip_nested_validation=True,
@@ -153,6 +179,7 @@ def sample_assignments(
     n_jobs=None,
     random_state=None,
     progress=False,
+    verbose=0,
     fit_params=None,
 ):
     """Draw assignments of the same units from a design with fresh seeds.
@@ -169,7 +196,9 @@ def sample_assignments(
     Parameters
     ----------
     design : estimator
-        A design or a Pipeline ending in one.
+        A design or a Pipeline ending in one; any estimator with
+        ``fit_predict`` whose ``random_state`` parameters drive its
+        randomness works.
     X : array-like of shape (n_samples, n_features)
         Covariates of the units.
     n_assignments : int
@@ -186,7 +215,9 @@ def sample_assignments(
     random_state : int, RandomState instance or None, default=None
         Root seed of the draws.
     progress : bool, default=False
-        Show a progress bar (tqdm).
+        Show a progress bar (tqdm) that advances as fits finish.
+    verbose : int, default=0
+        joblib's verbosity.
     fit_params : dict or None, default=None
         Passed to every ``fit`` (for example ``{"fixed_labels": ...}`` or, in
         a Pipeline, ``{"design__fixed_labels": ...}``).
@@ -218,13 +249,26 @@ def sample_assignments(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_assignments, desc="assignments")
+        bar = tqdm(total=0, desc="assignments", unit="fit")
     while len(kept) < n_assignments and n_drawn < max_draws:
         n_round = min(n_assignments - len(kept), max_draws - n_drawn)
         seeds = root.spawn(n_round)
-        draws = Parallel(n_jobs=n_jobs)(
-            delayed(_refit_labels)(design, X, seed, fit_params) for seed in seeds
+        # Unordered results let the bar tick as fits finish; the task index
+        # restores the drawing order, so the result does not depend on n_jobs.
+        results = Parallel(
+            n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered"
+        )(
+            delayed(_indexed_refit_labels)(i, design, X, seed, fit_params)
+            for i, seed in enumerate(seeds)
         )
+        if bar is not None:
+            bar.total += n_round
+            bar.refresh()
+        draws = [None] * n_round
+        for i, labels in results:
+            draws[i] = labels
+            if bar is not None:
+                bar.update(1)
         n_drawn += n_round
         for labels in draws:
             key = labels.tobytes()
@@ -234,8 +278,6 @@ def sample_assignments(
                 n_duplicates += 1
             seen.add(key)
             kept.append(labels)
-            if bar is not None:
-                bar.update(1)
             if len(kept) == n_assignments:
                 break
     if bar is not None:
@@ -566,3 +608,155 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+class BaseSolverDesign(BaseDesign):
+    """Base class for designs that call an optimisation solver.
+
+    Subclasses implement ``_solve(X, sizes, fixed, rng)``, which returns
+    labels honouring ``sizes`` and ``fixed`` and sets the solver attributes
+    below, and raises :class:`~skassign.exceptions.SolverError` when the
+    solver returns no assignment. If the design has a ``fallback`` design,
+    that failure is not fatal: a clone of the fallback, seeded from the
+    design's ``random_state`` and given the same group sizes and fixed units,
+    assigns the units instead, with a
+    :class:`~skassign.exceptions.SolverWarning`.
+
+    Parameters
+    ----------
+    n_groups : int, default=2
+        Number of groups (arms).
+    group_sizes : array-like of int or None, default=None
+        Size of every group, summing to the number of units.
+    fallback : design or None, default=None
+        Design used when the solver fails. ``None`` raises instead.
+    random_state : int, RandomState instance or None, default=None
+        Controls every random choice.
+
+    Attributes
+    ----------
+    status_ : str
+        How the solver stopped (``"optimal"``, ``"time_limit"``, ...), or
+        ``"fallback"``.
+    bound_ : float
+        Lower bound on the optimal objective proven by the solver (NaN if
+        none).
+    gap_ : float
+        Relative gap ``(objective_ - bound_) / objective_`` (NaN if no bound).
+    solve_time_ : float
+        Seconds spent optimising.
+    n_nodes_ : int
+        Branch-and-bound nodes processed (``-1`` if unknown).
+    fallback_ : estimator or None
+        The fitted clone of ``fallback`` if it was used, else ``None``.
+
+    Examples
+    --------
+    A solver design implements ``_solve``. This toy one always fails, so its
+    fallback assigns the units (with a ``SolverWarning``):
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skassign.base import BaseSolverDesign
+    >>> from skassign.designs import CompleteRandomization
+    >>> from skassign.exceptions import SolverError
+    >>> class AlwaysFails(BaseSolverDesign):
+    ...     def __init__(self, n_groups=2, *, group_sizes=None, fallback=None,
+    ...                  random_state=None):
+    ...         self.n_groups = n_groups
+    ...         self.group_sizes = group_sizes
+    ...         self.fallback = fallback
+    ...         self.random_state = random_state
+    ...
+    ...     def _solve(self, X, sizes, fixed, rng):
+    ...         raise SolverError("no assignment found")
+    >>> X = np.arange(6.0).reshape(-1, 1)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     design = AlwaysFails(fallback=CompleteRandomization()).fit(X)
+    >>> design.status_, np.bincount(design.labels_).tolist()
+    ('fallback', [3, 3])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDesign._parameter_constraints,
+        "fallback": [HasMethods(["fit", "get_params"]), None],
+    }
+
+    # Not skipping nested validation: ``fallback`` is itself an estimator.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, *, fixed_labels=None):
+        """Assign the units of ``X`` to groups.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates of the units to assign.
+        y : None
+            Ignored.
+        fixed_labels : array-like of shape (n_samples,), default=None
+            Partial assignment: the group of units already assigned and
+            ``-1`` (or NaN/None) for units to assign. Fixed units keep their
+            group and count towards balance.
+
+        Returns
+        -------
+        self : object
+            The fitted design.
+        """
+        return self._fit(X, fixed_labels=fixed_labels)
+
+    @abstractmethod
+    def _solve(self, X, sizes, fixed, rng):
+        """Return labels from the solver and set the solver attributes."""
+
+    def _assign(self, X, sizes, fixed, rng):
+        self.fallback_ = None
+        start = time.perf_counter()
+        try:
+            return self._solve(X, sizes, fixed, rng)
+        except SolverError as err:
+            if self.fallback is None:
+                raise
+            labels = self._fit_fallback(X, sizes, fixed, rng, err)
+            self.status_ = "fallback"
+            self.bound_ = float("nan")
+            self.gap_ = float("nan")
+            self.n_nodes_ = -1
+            self.solve_time_ = time.perf_counter() - start
+            return labels
+
+    def _fit_fallback(self, X, sizes, fixed, rng, err):
+        """Assign with a clone of ``fallback`` after a solver failure."""
+        design = clone(self.fallback)
+        params = design.get_params(deep=True)
+        sized = {}
+        for key in params:
+            if key == "n_groups" or key.endswith("__n_groups"):
+                sized[key] = int(sizes.shape[0])
+            if key == "group_sizes" or key.endswith("__group_sizes"):
+                sized[key] = sizes.tolist()
+        design.set_params(**sized)
+        set_random_states(design, int(rng.randint(np.iinfo(np.int32).max)))
+        warnings.warn(
+            f"{type(self).__name__}: {err} Falling back to {type(design).__name__}.",
+            SolverWarning,
+            stacklevel=6,
+        )
+        if np.any(fixed >= 0):
+            steps = getattr(design, "steps", None)
+            key = f"{steps[-1][0]}__fixed_labels" if steps else "fixed_labels"
+            design.fit(X, **{key: fixed})
+        else:
+            design.fit(X)
+        labels = np.asarray(get_labels(design))
+        counts = np.bincount(labels, minlength=sizes.shape[0])
+        if labels.shape != fixed.shape or not np.array_equal(counts, sizes):
+            raise ValueError(
+                f"The fallback design {type(design).__name__} returned group "
+                f"sizes {counts.tolist()} instead of {sizes.tolist()}; use a "
+                "fallback with n_groups and group_sizes parameters, such as "
+                "CompleteRandomization()."
+            ) from err
+        self.fallback_ = design
+        return labels

@@ -23,6 +23,7 @@ FAST_PARAMS = {
     # MinMSE's default (R's objective, no intercept) refuses as meaningless; the
     # intercept variant accepts them. The refusal is tested in test_minmse.py.
     "MinMSE": {"iterations": 200, "fit_intercept": True},
+    "OptimalBalance": {"node_limit": 20, "time_limit": None, "heuristic_iter": 30},
     "Rerandomization": {"max_draws": 2_000},
 }
 

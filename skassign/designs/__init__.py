@@ -2,11 +2,13 @@
 
 from skassign.designs._complete import BlockRandomization, CompleteRandomization
 from skassign.designs._minmse import MinMSE
+from skassign.designs._optimal import OptimalBalance
 from skassign.designs._rerandomization import Rerandomization
 
 __all__ = [
     "BlockRandomization",
     "CompleteRandomization",
     "MinMSE",
+    "OptimalBalance",
     "Rerandomization",
 ]

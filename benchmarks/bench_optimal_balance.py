@@ -1,0 +1,634 @@
+"""Benchmark of OptimalBalance against the case study's own code.
+
+Reproduces the "Must show" list of the OptimalBalance issue and prints one
+table per item; everything is also written to
+``benchmarks/results/bench_optimal_balance.json``.
+
+1. The 20 mice: proven optimum, arm statistics, and solve time against the
+   case study's OR-Tools + SCIP code (reproduced below), measured
+   interleaved in the same run.
+2. Exact oracle: proven optimum against brute force over all splits
+   (n <= 16; 2 and 3 groups; both second-moment modes).
+3. Scale: n in {40, 60, 100} x {1, 3, 5} covariates x {2, 3, 4} groups,
+   standard normal covariates. OptimalBalance with a 10 s budget against the
+   case study's plain formulation (all x[i, p] binaries, no warm start, no
+   symmetry breaking, default SCIP settings, same SCIP through PySCIPOpt)
+   with 30 s.
+4. The heuristic alone on n = 1000, 5 covariates, 4 groups, against the
+   median objective of complete randomisation.
+
+Usage::
+
+    python benchmarks/bench_optimal_balance.py            # full protocol
+    python benchmarks/bench_optimal_balance.py --quick    # a few minutes
+    python benchmarks/bench_optimal_balance.py --items 1 4
+
+Timings are wall-clock on a shared machine: the reference and skassign are
+always measured alternately in the same run so that load affects both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from itertools import combinations, product
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skassign.base import draw_assignments
+from skassign.datasets import make_tumor_mice
+from skassign.designs import OptimalBalance
+from skassign.metrics import moment_discrepancy
+from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
+
+RESULTS = Path(__file__).parent / "results" / "bench_optimal_balance.json"
+
+# ---------------------------------------------------------------------------
+# The case study's code (OR-Tools + SCIP), as published, without its prints.
+
+
+def _seed_model_class():
+    from ortools.linear_solver import pywraplp
+
+    class SingleFeatureOptimizationModel:
+        """The case study's model (Bertsimas et al. 2015, one covariate)."""
+
+        def __init__(self, data, n_groups, units_per_group, metric, unit):
+            self.data = data.reset_index(drop=True)
+            self.parameters = {
+                "rho": 0.5,
+                "groups": range(n_groups),
+                "units": range(len(self.data)),
+                "unit_list": self.data[unit].tolist(),
+                "metric_list": self.data[metric].tolist(),
+                "units_per_group": units_per_group,
+            }
+            self._create_solver()
+            self._add_vars()
+            self._add_constraints()
+            self._set_objective()
+
+        def _create_solver(self):
+            self.model = pywraplp.Solver.CreateSolver("SCIP")
+            if self.model is None:
+                raise Exception("Failed to create SCIP solver")
+
+        def _add_vars(self):
+            self.d = self.model.NumVar(0, self.model.infinity(), "d")
+            self.x = {}
+            for i in self.parameters["units"]:
+                for p in self.parameters["groups"]:
+                    self.x[i, p] = self.model.IntVar(0, 1, "")
+
+        def _set_objective(self):
+            self.model.Minimize(self.d)
+
+        def _add_constraints(self):
+            self._add_constraints_d_bounding()
+            self._add_constraint_group_size()
+            self._add_constraint_all_units_assigned()
+
+        def _add_constraints_d_bounding(self):
+            rho = self.parameters["rho"]
+            for p in self.parameters["groups"]:
+                for q in self.parameters["groups"]:
+                    if p < q:
+                        mu_p, mu_q = self._mu(p), self._mu(q)
+                        var_p, var_q = self._var(p), self._var(q)
+                        self.model.Add(
+                            self.d >= mu_p - mu_q + rho * var_p - rho * var_q
+                        )
+                        self.model.Add(
+                            self.d >= mu_p - mu_q + rho * var_q - rho * var_p
+                        )
+                        self.model.Add(
+                            self.d >= mu_q - mu_p + rho * var_p - rho * var_q
+                        )
+                        self.model.Add(
+                            self.d >= mu_q - mu_p + rho * var_q - rho * var_p
+                        )
+
+        def _add_constraint_group_size(self):
+            for p in self.parameters["groups"]:
+                self.model.Add(
+                    self.model.Sum([self.x[i, p] for i in self.parameters["units"]])
+                    == self.parameters["units_per_group"]
+                )
+
+        def _add_constraint_all_units_assigned(self):
+            for i in self.parameters["units"]:
+                self.model.Add(
+                    self.model.Sum([self.x[i, p] for p in self.parameters["groups"]])
+                    == 1
+                )
+
+        def _mu(self, p):
+            return self.model.Sum(
+                [
+                    (self.x[i, p] * self.parameters["metric_list"][i])
+                    / self.parameters["units_per_group"]
+                    for i in self.parameters["units"]
+                ]
+            )
+
+        def _var(self, p):
+            return self.model.Sum(
+                [
+                    (self.x[i, p] * (self.parameters["metric_list"][i]) ** 2)
+                    / self.parameters["units_per_group"]
+                    for i in self.parameters["units"]
+                ]
+            )
+
+        def optimize(
+            self,
+            max_run_time=60,
+            max_solution_gap=0.05,
+            max_solutions=None,
+            num_threads=-1,
+        ):
+            self.model.SetTimeLimit(max_run_time * 60 * 1000)
+            self.model.SetNumThreads(num_threads)
+            self.model.SetSolverSpecificParametersAsString(
+                f"limits/gap = {max_solution_gap}"
+            )
+            self.model.SetSolverSpecificParametersAsString(
+                f"limits/time = {max_run_time * 60}"
+            )
+            if max_solutions:
+                self.model.SetSolverSpecificParametersAsString(
+                    f"limits/solutions = {max_solutions}"
+                )
+            status = self.model.Solve()
+            self._extract_solution()
+            return status
+
+        def _extract_solution(self):
+            tol = 0.01
+            self.assignment = {}
+            for i in self.parameters["units"]:
+                for p in self.parameters["groups"]:
+                    if self.x[i, p].solution_value() > tol:
+                        self.assignment.setdefault(p, []).append(
+                            self.parameters["unit_list"][i]
+                        )
+
+        def get_groups_list(self):
+            return list(self.assignment.values())
+
+    return SingleFeatureOptimizationModel
+
+
+# ---------------------------------------------------------------------------
+# The case study's plain formulation for several covariates and groups, built
+# with the same SCIP as skassign (PySCIPOpt), default settings.
+
+
+def plain_formulation(X, sizes, rho, time_limit, seed=0):
+    """Seed's model: x[i, p] for all units and groups; no warm start.
+
+    One covariate uses the seed's four sign constraints per pair; several
+    covariates linearise the absolute values with auxiliary variables, as
+    Bertsimas et al. do.
+    """
+    import pyscipopt as ps
+
+    start = time.perf_counter()
+    n, n_features = X.shape
+    m = len(sizes)
+    model = ps.Model()
+    model.hideOutput()
+    x = model.addMatrixVar((n, m), vtype="B")
+    d = model.addVar(lb=0.0)
+    model.setObjective(d, "minimize")
+    model.addMatrixCons(x.sum(axis=0) == np.asarray(sizes))
+    model.addMatrixCons(x.sum(axis=1) == 1)
+    mu = [(X.T @ x[:, p]) / sizes[p] for p in range(m)]
+    sq = [((X * X).T @ x[:, p]) / sizes[p] for p in range(m)]
+    for p, q in combinations(range(m), 2):
+        if n_features == 1:
+            a, b = mu[p][0] - mu[q][0], sq[p][0] - sq[q][0]
+            for s1, s2 in product((1, -1), repeat=2):
+                model.addCons(d >= s1 * a + s2 * rho * b)
+        else:
+            t_mu = model.addMatrixVar((n_features,), lb=0.0)
+            t_sq = model.addMatrixVar((n_features,), lb=0.0)
+            model.addMatrixCons(mu[p] - mu[q] <= t_mu)
+            model.addMatrixCons(mu[q] - mu[p] <= t_mu)
+            model.addMatrixCons(sq[p] - sq[q] <= t_sq)
+            model.addMatrixCons(sq[q] - sq[p] <= t_sq)
+            model.addCons(d >= t_mu.sum() + rho * t_sq.sum())
+    model.setParam("limits/time", float(time_limit))
+    model.setParam("randomization/randomseedshift", seed)
+    model.optimize()
+    elapsed = time.perf_counter() - start
+    labels = np.asarray(model.getVal(x)).argmax(axis=1)
+    return {
+        "objective": moment_discrepancy(X, labels, rho=rho),
+        "bound": float(model.getDualbound()),
+        "gap": _gap(moment_discrepancy(X, labels, rho=rho), model.getDualbound()),
+        "status": model.getStatus(),
+        "time": elapsed,
+        "nodes": int(model.getNTotalNodes()),
+    }
+
+
+def _gap(objective, bound):
+    if objective <= 0:
+        return 0.0
+    return float(max(objective - max(bound, 0.0), 0.0) / objective)
+
+
+# ---------------------------------------------------------------------------
+# Item 1: the mice.
+
+
+def item_mice(n_repeats):
+    seed_model = _seed_model_class()
+    mice = make_tumor_mice()
+    w = mice["initial_weight"]
+    mice["norm_initial_weight"] = (w - w.mean()) / w.std()
+    X = mice[["norm_initial_weight"]]
+
+    def run_seed():
+        model = seed_model(mice, 2, 10, "norm_initial_weight", "mice")
+        status = model.optimize()
+        return model, status
+
+    def run_ours():
+        return OptimalBalance(rho=0.5, random_state=0).fit(X)
+
+    run_seed(), run_ours()  # warm up imports and solver libraries
+    seed_times, fit_times, solve_times = [], [], []
+    for _ in range(n_repeats):
+        t = time.perf_counter()
+        model, status = run_seed()
+        seed_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        design = run_ours()
+        fit_times.append(time.perf_counter() - t)
+        solve_times.append(design.solve_time_)
+    seed_groups = model.get_groups_list()
+    seed_labels = np.where(mice["mice"].isin(seed_groups[0]), 0, 1)
+    arms = mice.groupby(design.labels_)["initial_weight"].agg(["mean", "std"])
+    seed_objective = model.model.Objective().Value()
+    seed_bound = model.model.Objective().BestBound()
+    row = {
+        "objective": design.objective_,
+        "status": design.status_,
+        "bound": design.bound_,
+        "gap": design.gap_,
+        "n_nodes": design.n_nodes_,
+        "arms_mean_sd": sorted(
+            (round(a, 2), round(b, 2)) for a, b in arms.to_numpy().tolist()
+        ),
+        "seed_objective": moment_discrepancy(X, seed_labels),
+        "seed_reported_objective": seed_objective,
+        "seed_reported_bound": seed_bound,
+        "seed_status": int(status),
+        "seed_time_median": float(np.median(seed_times)),
+        "fit_time_median": float(np.median(fit_times)),
+        "solve_time_median": float(np.median(solve_times)),
+        "n_repeats": n_repeats,
+    }
+    row["fit_time_ratio"] = row["fit_time_median"] / row["seed_time_median"]
+    row["solve_time_ratio"] = row["solve_time_median"] / row["seed_time_median"]
+    row["pass"] = bool(
+        design.status_ == "optimal"
+        and abs(design.objective_ - 0.212663) < 1e-6
+        and row["arms_mean_sd"] == [(302.79, 202.54), (303.61, 162.12)]
+        and row["solve_time_ratio"] <= 0.5
+    )
+    print("\n1. The 20 mice (rho=0.5, 2 groups of 10)")
+    print(
+        f"   objective {design.objective_:.6f} ({design.status_}, bound "
+        f"{design.bound_:.6f}, {design.n_nodes_} nodes); case study's code: "
+        f"{row['seed_objective']:.6f} (OR-Tools status {int(status)}, bound "
+        f"{seed_bound:.6f})"
+    )
+    print(f"   arms (mean, SD of initial weight): {row['arms_mean_sd']}")
+    print(f"   {'':34s}{'median ms':>10s}{'ratio':>8s}")
+    print(
+        f"   {'case study (OR-Tools + SCIP)':34s}{1e3 * row['seed_time_median']:10.2f}"
+    )
+    print(
+        f"   {'OptimalBalance.fit (all of it)':34s}"
+        f"{1e3 * row['fit_time_median']:10.2f}{row['fit_time_ratio']:8.2f}"
+    )
+    print(
+        f"   {'OptimalBalance solve_time_':34s}"
+        f"{1e3 * row['solve_time_median']:10.2f}{row['solve_time_ratio']:8.2f}"
+    )
+    print(f"   {n_repeats} interleaved repeats; pass: {row['pass']}")
+    return row
+
+
+# ---------------------------------------------------------------------------
+# Item 2: exact oracle.
+
+
+def _brute_force(X, sizes, rho, second_moments):
+    n, m = X.shape[0], len(sizes)
+    best = np.inf
+
+    def splits(units, k):
+        for chosen in combinations(units, k):
+            yield list(chosen)
+
+    rows = []
+    if m == 2:
+        for chosen in splits(range(n), sizes[0]):
+            labels = np.ones(n, dtype=np.int64)
+            labels[chosen] = 0
+            rows.append(labels)
+    else:
+        for first in splits(range(n), sizes[0]):
+            rest = [i for i in range(n) if i not in first]
+            for second in splits(rest, sizes[1]):
+                labels = np.full(n, 2, dtype=np.int64)
+                labels[first] = 0
+                labels[second] = 1
+                rows.append(labels)
+    for labels in rows:
+        means, seconds = _group_moments(X, labels, m, second_moments)
+        best = min(best, _max_pairwise_discrepancy(means, seconds, rho))
+    return best, len(rows)
+
+
+def item_oracle(quick):
+    cases = [
+        (16, 1, [8, 8], "diagonal"),
+        (16, 3, [8, 8], "full"),
+        (14, 2, [6, 8], "diagonal"),
+        (12, 2, [4, 4, 4], "diagonal"),
+        (12, 3, [4, 4, 4], "full"),
+        (12, 2, [3, 4, 5], "full"),
+    ]
+    if quick:
+        cases = cases[::2]
+    print("\n2. Exact oracle: proven optimum against brute force")
+    print(
+        f"   {'n':>3s} {'cov':>3s} {'sizes':>10s} {'moments':>8s} "
+        f"{'splits':>7s} {'brute force':>12s} {'proven':>12s} {'status':>8s}"
+    )
+    rows = []
+    for n, n_features, sizes, moments in cases:
+        X = np.random.default_rng(n * 10 + n_features).normal(size=(n, n_features))
+        expected, n_splits = _brute_force(X, sizes, 0.5, moments)
+        design = OptimalBalance(
+            n_groups=len(sizes),
+            group_sizes=sizes,
+            second_moments=moments,
+            time_limit=None,
+            random_state=0,
+        ).fit(X)
+        ok = design.status_ == "optimal" and abs(design.objective_ - expected) <= (
+            1e-9 * max(expected, 1.0)
+        )
+        rows.append(
+            {
+                "n": n,
+                "n_features": n_features,
+                "sizes": sizes,
+                "second_moments": moments,
+                "n_splits": n_splits,
+                "brute_force": expected,
+                "objective": design.objective_,
+                "status": design.status_,
+                "pass": bool(ok),
+            }
+        )
+        print(
+            f"   {n:3d} {n_features:3d} {str(sizes):>10s} {moments:>8s} "
+            f"{n_splits:7d} {expected:12.6f} {design.objective_:12.6f} "
+            f"{design.status_:>8s}"
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Item 3: scale.
+
+
+def item_scale(configs, budget, reference_budget, long_run=0.0):
+    print(
+        f"\n3. Scale: OptimalBalance ({budget:g} s) against the plain "
+        f"formulation ({reference_budget:g} s), same SCIP"
+    )
+    header = (
+        f"   {'n':>3s} {'cov':>3s} {'m':>2s} | {'plain obj':>10s} {'bound':>8s} "
+        f"{'gap':>6s} {'status':>9s} | {'ours obj':>10s} {'bound':>8s} "
+        f"{'gap':>6s} {'status':>10s} {'time':>5s} | {'ratio':>6s}"
+    )
+    print(header)
+    rows = []
+    for n, n_features, m in configs:
+        X = np.random.default_rng(1000 * n + 10 * n_features + m).normal(
+            size=(n, n_features)
+        )
+        base, extra = divmod(n, m)
+        sizes = [base + (g < extra) for g in range(m)]
+        ref = plain_formulation(X, sizes, 0.5, reference_budget)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            design = OptimalBalance(
+                n_groups=m, group_sizes=sizes, time_limit=budget, random_state=0
+            ).fit(X)
+        elapsed = time.perf_counter() - start
+        ratio = design.objective_ / ref["objective"] if ref["objective"] > 0 else 0
+        long = None
+        if long_run > 0 and ratio > 0.5:
+            # How far below the plain formulation can one get at all? A much
+            # longer run of OptimalBalance gives the best objective known.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                best = OptimalBalance(
+                    n_groups=m,
+                    group_sizes=sizes,
+                    time_limit=long_run,
+                    heuristic_iter=10**9,
+                    random_state=1,
+                ).fit(X)
+            long = {
+                "time_limit": long_run,
+                "objective": min(best.objective_, design.objective_),
+                "bound": best.bound_,
+                "status": best.status_,
+            }
+        rows.append(
+            {
+                "n": n,
+                "n_features": n_features,
+                "n_groups": m,
+                "plain": ref,
+                "long_run": long,
+                "ours": {
+                    "objective": design.objective_,
+                    "bound": design.bound_,
+                    "gap": design.gap_,
+                    "status": design.status_,
+                    "time": elapsed,
+                    "nodes": design.n_nodes_,
+                    "heuristic_iterations": design.n_iter_,
+                },
+                "ratio": ratio,
+                "pass": bool(ratio <= 0.5),
+            }
+        )
+        print(
+            f"   {n:3d} {n_features:3d} {m:2d} | {ref['objective']:10.3g} "
+            f"{ref['bound']:8.2g} {ref['gap']:6.1%} {ref['status']:>9s} | "
+            f"{design.objective_:10.3g} {design.bound_:8.2g} {design.gap_:6.1%} "
+            f"{design.status_:>10s} {elapsed:5.1f} | {ratio:6.3f}"
+            + (
+                f"  (best known after {long_run:g} s: {long['objective']:.3g}, "
+                f"{long['objective'] / ref['objective']:.3f} of plain)"
+                if long
+                else ""
+            ),
+            flush=True,
+        )
+    n_pass = sum(r["pass"] for r in rows)
+    ratios = [r["ratio"] for r in rows]
+    print(
+        f"   ratio <= 0.5 in {n_pass} of {len(rows)} configurations; median "
+        f"ratio {np.median(ratios):.3f}, worst {max(ratios):.3f}"
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Item 4: heuristic at scale.
+
+
+def item_heuristic(n_draws, time_limit):
+    n, n_features, m = 1000, 5, 4
+    X = np.random.default_rng(4).normal(size=(n, n_features))
+    start = time.perf_counter()
+    design = OptimalBalance(
+        n_groups=m, method="heuristic", time_limit=time_limit, random_state=0
+    ).fit(X)
+    elapsed = time.perf_counter() - start
+    sizes = np.full(m, n // m)
+    draws = draw_assignments(
+        sizes, np.full(n, -1), np.random.RandomState(0), n_draws=n_draws
+    )
+    random_objectives = np.array([moment_discrepancy(X, a) for a in draws])
+    median = float(np.median(random_objectives))
+    row = {
+        "n": n,
+        "n_features": n_features,
+        "n_groups": m,
+        "objective": design.objective_,
+        "time": elapsed,
+        "status": design.status_,
+        "iterations": design.n_iter_,
+        "random_median": median,
+        "random_min": float(random_objectives.min()),
+        "n_random": n_draws,
+        "ratio": design.objective_ / median,
+        "pass": bool(elapsed <= 5.0),
+    }
+    print("\n4. Heuristic alone: n=1000, 5 covariates, 4 groups")
+    print(
+        f"   objective {design.objective_:.5f} in {elapsed:.2f} s "
+        f"({design.n_iter_} iterations); complete randomisation median "
+        f"{median:.4f} (best of {n_draws}: {row['random_min']:.4f}); "
+        f"ratio {row['ratio']:.4f}"
+    )
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a subset: fewer repeats, 3 scale configurations, shorter budgets",
+    )
+    parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--budget", type=float, default=None)
+    parser.add_argument("--reference-budget", type=float, default=None)
+    parser.add_argument(
+        "--long-run",
+        type=float,
+        default=0.0,
+        help="seconds of a long OptimalBalance run for every scale configuration "
+        "missing the target, to show the best objective known (0: off)",
+    )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=None,
+        metavar="N-COV-M",
+        help="scale configurations to run, e.g. 40-5-2 100-3-4 (default: all 27)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    configs = list(product((40, 60, 100), (1, 3, 5), (2, 3, 4)))
+    budget, reference_budget, repeats = 10.0, 30.0, 51
+    if args.quick:
+        configs = [(40, 1, 2), (60, 3, 3), (100, 5, 4)]
+        budget, reference_budget, repeats = 5.0, 15.0, 15
+    if args.configs:
+        configs = [tuple(int(v) for v in c.split("-")) for c in args.configs]
+    budget = args.budget or budget
+    reference_budget = args.reference_budget or reference_budget
+    repeats = args.repeats or repeats
+
+    import ortools
+    import pyscipopt
+    import sklearn
+
+    report = {
+        "machine": {
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "processor": platform.processor(),
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "pyscipopt": pyscipopt.__version__,
+            "ortools": ortools.__version__,
+        },
+        "quick": bool(args.quick),
+    }
+    if 1 in args.items:
+        report["mice"] = item_mice(repeats)
+    if 2 in args.items:
+        report["oracle"] = item_oracle(args.quick)
+    if 3 in args.items:
+        report["scale"] = {
+            "budget": budget,
+            "reference_budget": reference_budget,
+            "rows": item_scale(configs, budget, reference_budget, args.long_run),
+        }
+    if 4 in args.items:
+        report["heuristic"] = item_heuristic(
+            200 if args.quick else 1000, time_limit=4.8
+        )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, default=_json_default))
+    print(f"\nResults written to {args.output}")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.Timestamp):
+        return str(value)
+    raise TypeError(type(value))
+
+
+if __name__ == "__main__":
+    main()

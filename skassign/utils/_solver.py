@@ -1,0 +1,462 @@
+"""Solver plumbing shared by every solver-backed design.
+
+One place checks that a solver is available and suitable, runs it (directly
+through PySCIPOpt, or through cvxpy for any other solver), translates the
+solver's own status into skassign's vocabulary and turns failures into
+:mod:`skassign.exceptions` errors and warnings. Nothing returned here holds a
+reference to a solver model, so results can be pickled and sent to joblib
+workers.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
+
+__all__ = [
+    "DIRECT_SCIP",
+    "SolveResult",
+    "check_solve_result",
+    "check_solver",
+    "import_pyscipopt",
+    "relative_gap",
+    "scip_seed",
+    "solve_cvxpy",
+    "solve_scip",
+    "warn_at_limit",
+]
+
+#: Name of the default engine: SCIP driven directly through PySCIPOpt.
+DIRECT_SCIP = "pyscipopt"
+
+# pip packages providing cvxpy's solver interfaces, for install hints.
+_INSTALL_HINTS = {
+    DIRECT_SCIP: "pip install pyscipopt",
+    "SCIP": "pip install pyscipopt",
+    "HIGHS": "pip install highspy",
+    "GUROBI": "pip install gurobipy (and a Gurobi licence)",
+    "CPLEX": "pip install cplex",
+    "MOSEK": "pip install mosek (and a MOSEK licence)",
+    "COPT": "pip install coptpy",
+    "XPRESS": "pip install xpress",
+    "CBC": "pip install cylp",
+    "GLPK_MI": "pip install cvxopt",
+    "SCIPY": "pip install scipy",
+    "KNITRO": "pip install knitro",
+    "CUOPT": "pip install cuopt",
+}
+
+# Solver statuses meaning that no assignment can exist.
+_INFEASIBLE = {"infeasible", "infeasible_or_unbounded"}
+# Statuses at which the returned assignment is what the user asked for.
+_CONVERGED = {"optimal", "gap_limit"}
+
+_SCIP_STATUS = {
+    "optimal": "optimal",
+    "gaplimit": "gap_limit",
+    "timelimit": "time_limit",
+    "nodelimit": "node_limit",
+    "totalnodelimit": "node_limit",
+    "stallnodelimit": "node_limit",
+    "memlimit": "memory_limit",
+    "sollimit": "solution_limit",
+    "bestsollimit": "solution_limit",
+    "restartlimit": "restart_limit",
+    "userinterrupt": "interrupted",
+    "terminate": "interrupted",
+    "infeasible": "infeasible",
+    "unbounded": "unbounded",
+    "inforunbd": "infeasible_or_unbounded",
+}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Outcome of one solver run, as plain picklable data.
+
+    Attributes
+    ----------
+    status : str
+        Normalised status: ``"optimal"``, ``"gap_limit"``, ``"time_limit"``,
+        ``"node_limit"``, ``"user_limit"`` (a limit the solver did not name),
+        ``"infeasible"``, ``"unbounded"``, ``"error"``, ...
+    solver_status : str
+        The status exactly as the solver reported it.
+    solver : str
+        Name of the engine.
+    values : ndarray or None
+        Values of the requested variables at the best solution, ``None`` if
+        the solver has none.
+    objective : float
+        Objective of the best solution (``inf`` without one).
+    bound : float
+        The solver's dual bound (``-inf`` if unknown).
+    n_nodes : int
+        Branch-and-bound nodes processed (``-1`` if unknown).
+    solve_time : float
+        Wall-clock seconds spent in the solver call.
+    """
+
+    status: str
+    solver_status: str
+    solver: str
+    values: np.ndarray | None
+    objective: float
+    bound: float
+    n_nodes: int
+    solve_time: float
+
+    @property
+    def has_solution(self):
+        """Whether the solver returned a feasible solution."""
+        return self.values is not None
+
+    @property
+    def converged(self):
+        """Whether the run stopped because it met its optimality target."""
+        return self.status in _CONVERGED
+
+
+def relative_gap(objective, bound):
+    """Relative optimality gap ``(objective - bound) / objective`` in [0, 1].
+
+    Zero when the objective is zero or below the bound (rounding), one when
+    the bound is unknown or not positive while the objective is.
+
+    Parameters
+    ----------
+    objective : float
+        Objective of the returned solution (minimisation).
+    bound : float
+        A lower bound on the optimal objective.
+
+    Returns
+    -------
+    gap : float
+        The relative gap.
+
+    Examples
+    --------
+    >>> from skassign.utils._solver import relative_gap
+    >>> relative_gap(0.5, 0.25)
+    0.5
+    """
+    if not np.isfinite(objective):
+        return float("inf")
+    if objective <= 0 or bound >= objective:
+        return 0.0
+    if not np.isfinite(bound) or bound <= 0:
+        return 1.0
+    return float((objective - bound) / objective)
+
+
+def scip_seed(rng):
+    """Draw a seed for SCIP's random generators from ``rng``.
+
+    SCIP's integer parameters are C ints, so seeds must stay below ``2**31``.
+
+    Parameters
+    ----------
+    rng : numpy.random.RandomState
+        Source of randomness.
+
+    Returns
+    -------
+    seed : int
+        An integer in ``[0, 2**31 - 1)``.
+    """
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def import_pyscipopt():
+    """Import PySCIPOpt, or raise a ValueError with the install command."""
+    try:
+        import pyscipopt
+    except ImportError as err:
+        raise ValueError(
+            f"solver={DIRECT_SCIP!r} needs PySCIPOpt, which is not installed; "
+            f"install it with `{_INSTALL_HINTS[DIRECT_SCIP]}` or choose a cvxpy "
+            "solver by name (for example solver='HIGHS')."
+        ) from err
+    return pyscipopt
+
+
+def check_solver(solver, *, integer):
+    """Check that ``solver`` is installed and suits the problem.
+
+    Parameters
+    ----------
+    solver : str
+        ``"pyscipopt"`` (SCIP driven directly) or the name of a cvxpy solver
+        (any case).
+    integer : bool
+        Whether the problem has integer variables.
+
+    Returns
+    -------
+    name : str
+        ``"pyscipopt"`` or the cvxpy solver name in upper case.
+
+    Raises
+    ------
+    ValueError
+        If the solver is not installed (the message gives the install
+        command) or cannot handle integer variables.
+
+    Examples
+    --------
+    >>> from skassign.utils._solver import check_solver
+    >>> check_solver("highs", integer=True)
+    'HIGHS'
+    """
+    if solver.lower() == DIRECT_SCIP:
+        import_pyscipopt()
+        return DIRECT_SCIP
+    import cvxpy as cp
+    from cvxpy.reductions.solvers.defines import MI_SOLVERS
+
+    name = solver.upper()
+    known = set(cp.installed_solvers())
+    if name not in known:
+        hint = _INSTALL_HINTS.get(name)
+        how = (
+            f"install it with `{hint}`"
+            if hint
+            else "check the spelling against cvxpy's solver names"
+        )
+        raise ValueError(
+            f"solver={solver!r} is not available: {how}. Installed cvxpy "
+            f"solvers: {sorted(known)}; the default solver={DIRECT_SCIP!r} "
+            "uses SCIP directly."
+        )
+    if integer and name not in MI_SOLVERS:
+        usable = sorted(known & set(MI_SOLVERS))
+        raise ValueError(
+            f"solver={solver!r} cannot solve problems with integer variables. "
+            f"Use an integer solver such as 'SCIP' or 'HIGHS' (installed: "
+            f"{usable}), or the default solver={DIRECT_SCIP!r}."
+        )
+    return name
+
+
+def solve_scip(model, variables, *, nogil=False):
+    """Optimise a PySCIPOpt model and return a :class:`SolveResult`.
+
+    Parameters
+    ----------
+    model : pyscipopt.Model
+        A fully built model; it is optimised here and not kept.
+    variables : pyscipopt.MatrixVariable
+        The variables whose values are returned.
+    nogil : bool, default=False
+        Release the GIL while solving (for thread-based parallelism).
+
+    Returns
+    -------
+    result : SolveResult
+        Status, solution values, objective, dual bound and node count.
+    """
+    start = time.perf_counter()
+    try:
+        if nogil:
+            model.optimizeNogil()
+        else:
+            model.optimize()
+    except Exception as err:  # SCIP raises plain Exceptions on internal errors
+        raise SolverError(
+            f"SCIP failed while solving ({err}); rerun with verbose=2 to see "
+            "the solver log."
+        ) from err
+    elapsed = time.perf_counter() - start
+    raw = model.getStatus()
+    values = None
+    objective = float("inf")
+    if model.getNSols() > 0:
+        values = np.asarray(model.getVal(variables), dtype=np.float64)
+        objective = float(model.getPrimalbound())
+    bound = float(model.getDualbound())
+    return SolveResult(
+        status=_SCIP_STATUS.get(raw, "unknown"),
+        solver_status=raw,
+        solver=DIRECT_SCIP,
+        values=values,
+        objective=objective,
+        bound=bound if np.isfinite(bound) and abs(bound) < 1e19 else -np.inf,
+        n_nodes=int(model.getNTotalNodes()),
+        solve_time=elapsed,
+    )
+
+
+def _cvxpy_status(problem, solver, limits, elapsed):
+    """Normalised status, dual bound and node count of a solved cvxpy problem."""
+    from cvxpy import settings as cps
+
+    raw = str(problem.status)
+    stats = problem.solver_stats
+    extra = getattr(stats, "extra_stats", None)
+    bound, n_nodes = -np.inf, -1
+    status = {
+        cps.OPTIMAL: "optimal",
+        cps.INFEASIBLE: "infeasible",
+        cps.INFEASIBLE_INACCURATE: "infeasible",
+        cps.UNBOUNDED: "unbounded",
+        cps.UNBOUNDED_INACCURATE: "unbounded",
+        cps.INFEASIBLE_OR_UNBOUNDED: "infeasible_or_unbounded",
+        cps.USER_LIMIT: "user_limit",
+        cps.OPTIMAL_INACCURATE: "optimal_inaccurate",
+    }.get(problem.status, "error")
+    if solver == "SCIP" and isinstance(extra, dict):
+        # cvxpy reports every SCIP limit as optimal_inaccurate; the model
+        # knows which one it was. Read it now: the model is not kept.
+        raw = str(extra.get("scip_status", raw))
+        status = _SCIP_STATUS.get(raw, status)
+        model = extra.get("model")
+        if model is not None:
+            bound = float(model.getDualbound())
+            n_nodes = int(model.getNTotalNodes())
+    elif solver == "HIGHS" and extra is not None:
+        bound = float(getattr(extra, "mip_dual_bound", -np.inf))
+        n_nodes = int(getattr(extra, "mip_node_count", -1))
+    if status == "user_limit":
+        node_limit, time_limit = limits.get("node_limit"), limits.get("time_limit")
+        if node_limit is not None and n_nodes >= node_limit:
+            status = "node_limit"
+        elif time_limit is not None and elapsed >= 0.95 * time_limit:
+            status = "time_limit"
+    if status == "optimal" and np.isfinite(bound) and problem.value is not None:
+        bound = min(bound, float(problem.value))
+    if not np.isfinite(bound) or abs(bound) >= 1e19:
+        bound = -np.inf
+    if status == "optimal" and not np.isfinite(bound) and problem.value is not None:
+        bound = float(problem.value)
+    return status, raw, bound, n_nodes
+
+
+def solve_cvxpy(problem, variables, solver, solver_params=None, limits=None):
+    """Solve a cvxpy problem and return a :class:`SolveResult`.
+
+    cvxpy's own warnings are silenced around the solve only; statuses and
+    limits are reported through the result instead.
+
+    Parameters
+    ----------
+    problem : cvxpy.Problem
+        The problem; solved here and not kept.
+    variables : cvxpy.Variable
+        The variable whose value is returned.
+    solver : str
+        Name of the cvxpy solver (as returned by :func:`check_solver`).
+    solver_params : dict or None, default=None
+        Keyword arguments forwarded verbatim to ``problem.solve``.
+    limits : dict or None, default=None
+        The limits that were set (``time_limit``, ``node_limit``), used to
+        name the limit behind a solver's generic ``USER_LIMIT``.
+
+    Returns
+    -------
+    result : SolveResult
+        Status, solution values, objective, dual bound and node count.
+    """
+    import cvxpy as cp
+
+    params = {} if solver_params is None else dict(solver_params)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem.solve(solver=solver, **params)
+    except cp.error.SolverError as err:
+        raise SolverError(
+            f"cvxpy solver {solver!r} failed ({err}). Pass "
+            "solver_params={'verbose': True} to see the solver log."
+        ) from err
+    elapsed = time.perf_counter() - start
+    status, raw, bound, n_nodes = _cvxpy_status(problem, solver, limits or {}, elapsed)
+    value = variables.value
+    has_solution = problem.status in cp.settings.SOLUTION_PRESENT and value is not None
+    return SolveResult(
+        status=status,
+        solver_status=raw,
+        solver=solver,
+        values=np.asarray(value, dtype=np.float64) if has_solution else None,
+        objective=float(problem.value) if has_solution else float("inf"),
+        bound=bound,
+        n_nodes=n_nodes,
+        solve_time=elapsed,
+    )
+
+
+def check_solve_result(result):
+    """Raise if a solver run produced no feasible solution.
+
+    Parameters
+    ----------
+    result : SolveResult
+        Output of :func:`solve_scip` or :func:`solve_cvxpy`.
+
+    Returns
+    -------
+    result : SolveResult
+        The same result, which has a solution.
+
+    Raises
+    ------
+    InfeasibleDesignError
+        If the solver proved that no assignment exists.
+    SolverError
+        If the solver stopped without a solution for any other reason.
+    """
+    if result.has_solution:
+        return result
+    if result.status in _INFEASIBLE:
+        raise InfeasibleDesignError(
+            f"Solver {result.solver!r} proved that no assignment satisfies the "
+            f"design's constraints (status {result.solver_status!r}). Check "
+            "group_sizes and fixed_labels."
+        )
+    raise SolverError(
+        f"Solver {result.solver!r} stopped without a feasible assignment "
+        f"(status {result.solver_status!r}). Raise time_limit or node_limit, "
+        "try another solver, or pass verbose=2 (solver_params={'verbose': True} "
+        "for cvxpy solvers) to see the solver log."
+    )
+
+
+def warn_at_limit(status, objective, bound, *, solver, stacklevel=2):
+    """Emit a :class:`~skassign.exceptions.SolverWarning` unless converged.
+
+    Parameters
+    ----------
+    status : str
+        Normalised status of the run.
+    objective : float
+        Objective of the returned assignment.
+    bound : float
+        Best known lower bound.
+    solver : str
+        Name of the engine, for the message.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    warned : bool
+        Whether a warning was emitted.
+    """
+    if status in _CONVERGED:
+        return False
+    gap = relative_gap(objective, bound)
+    warnings.warn(
+        f"{solver} stopped at status {status!r} before proving optimality; "
+        f"returning the best assignment found (objective {objective:.6g}, "
+        f"bound {bound:.6g}, relative gap {gap:.2%}). Raise time_limit or "
+        "node_limit, or accept the gap with mip_gap.",
+        SolverWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True

@@ -1,0 +1,438 @@
+import pickle
+import warnings
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_config
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skassign.datasets import make_tumor_mice
+from skassign.designs import CompleteRandomization, OptimalBalance, _optimal
+from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
+from skassign.metrics import moment_discrepancy
+
+# ---------------------------------------------------------------------------
+# Brute-force oracle, written independently of the implementation.
+
+
+def _all_assignments(n, sizes, fixed):
+    """Every labelling of n units with the given sizes and fixed units."""
+    fixed = np.asarray(fixed)
+    out = []
+
+    def rec(g, labels, remaining):
+        if g == len(sizes) - 1:
+            labels = labels.copy()
+            labels[list(remaining)] = g
+            out.append(labels)
+            return
+        need = sizes[g] - np.sum(fixed == g)
+        for chosen in combinations(sorted(remaining), need):
+            nxt = labels.copy()
+            nxt[list(chosen)] = g
+            rec(g + 1, nxt, remaining - set(chosen))
+
+    start = fixed.copy()
+    rec(0, start, set(np.flatnonzero(fixed < 0)))
+    return np.array(out)
+
+
+def _brute_force(X, sizes, fixed, rho, second_moments):
+    A = _all_assignments(X.shape[0], sizes, fixed)
+    m = len(sizes)
+    onehot = (A[:, None, :] == np.arange(m)[None, :, None]).astype(float)
+    onehot /= np.asarray(sizes, dtype=float)[None, :, None]
+    means = onehot @ X  # (N, m, s)
+    if second_moments == "diagonal":
+        prods = X * X
+    else:
+        prods = np.einsum("is,it->ist", X, X).reshape(X.shape[0], -1)
+    seconds = onehot @ prods
+    worst = np.zeros(A.shape[0])
+    for p, q in combinations(range(m), 2):
+        v = np.abs(means[:, p] - means[:, q]).sum(1) + rho * np.abs(
+            seconds[:, p] - seconds[:, q]
+        ).sum(1)
+        worst = np.maximum(worst, v)
+    return worst.min(), A.shape[0]
+
+
+ORACLE_CASES = [
+    # n, n_features, sizes, second_moments, rho, n_fixed
+    (16, 1, [8, 8], "diagonal", 0.5, 0),
+    (16, 3, [8, 8], "full", 0.5, 0),
+    (14, 2, [5, 9], "diagonal", 1.0, 0),
+    (15, 4, [7, 8], "full", 0.3, 3),
+    (12, 2, [4, 4, 4], "diagonal", 0.5, 0),
+    (12, 3, [4, 4, 4], "full", 0.5, 0),
+    (11, 2, [3, 4, 4], "diagonal", 0.5, 2),
+    (12, 3, [3, 4, 5], "full", 2.0, 0),
+    (12, 2, [4, 4, 4], "diagonal", 0.0, 3),
+]
+
+
+@pytest.mark.parametrize(
+    "n, n_features, sizes, second_moments, rho, n_fixed", ORACLE_CASES
+)
+def test_proven_optimum_equals_brute_force(
+    n, n_features, sizes, second_moments, rho, n_fixed
+):
+    rng = np.random.default_rng(n * 100 + n_features * 10 + n_fixed)
+    X = rng.normal(size=(n, n_features))
+    fixed = np.full(n, -1)
+    if n_fixed:
+        units = rng.choice(n, n_fixed, replace=False)
+        fixed[units] = rng.integers(0, len(sizes), n_fixed)
+    expected, n_assignments = _brute_force(X, sizes, fixed, rho, second_moments)
+    assert n_assignments > 100
+    design = OptimalBalance(
+        n_groups=len(sizes),
+        group_sizes=sizes,
+        rho=rho,
+        second_moments=second_moments,
+        time_limit=None,
+        random_state=0,
+    ).fit(X, fixed_labels=fixed)
+    assert design.status_ == "optimal"
+    assert design.objective_ == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert design.bound_ == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert design.gap_ == 0.0
+    assert np.bincount(design.labels_).tolist() == sizes
+    kept = fixed >= 0
+    np.testing.assert_array_equal(design.labels_[kept], fixed[kept])
+    assert design.objective_ == pytest.approx(
+        moment_discrepancy(X, design.labels_, rho=rho, second_moments=second_moments),
+        rel=1e-12,
+    )
+
+
+@pytest.mark.parametrize("second_moments", ["diagonal", "full"])
+def test_heuristic_finds_the_small_optimum(second_moments):
+    X = np.random.default_rng(3).normal(size=(12, 2))
+    expected, _ = _brute_force(X, [6, 6], np.full(12, -1), 0.5, second_moments)
+    design = OptimalBalance(
+        method="heuristic", second_moments=second_moments, random_state=0
+    ).fit(X)
+    assert design.status_ == "heuristic"
+    assert design.objective_ == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(design.bound_) and np.isnan(design.gap_)
+
+
+def test_seed_mice_example():
+    mice = make_tumor_mice()
+    w = mice["initial_weight"]
+    X = ((w - w.mean()) / w.std()).to_frame()
+    design = OptimalBalance(rho=0.5, random_state=0).fit(X)
+    assert design.status_ == "optimal"
+    assert design.objective_ == pytest.approx(0.212663, abs=1e-6)
+    summary = mice.groupby(design.labels_)["initial_weight"].agg(["mean", "std"])
+    got = sorted(map(tuple, summary.round(2).to_numpy().tolist()))
+    assert got == [(302.79, 202.54), (303.61, 162.12)]
+    # The seed's optimal groups (mice numbered from 1).
+    group = set(mice["mice"][design.labels_ == design.labels_[0]])
+    assert group == {1, 4, 5, 6, 8, 12, 14, 16, 17, 18}
+
+
+def test_objective_hook_equals_metric():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    for sm in ("diagonal", "full"):
+        design = OptimalBalance(
+            n_groups=3, second_moments=sm, rho=0.7, method="heuristic", random_state=0
+        ).fit(X)
+        assert design.objective_ == moment_discrepancy(
+            X, design.labels_, rho=0.7, second_moments=sm
+        )
+        assert design.score(X) == -design.objective_
+
+
+def test_moment_columns_reduce_without_changing_objective():
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [rng.integers(0, 2, 20), rng.normal(size=20), np.full(20, 3.0)]
+    ).astype(float)
+    for sm in ("diagonal", "full"):
+        F = _optimal._moment_columns(X, 0.5, sm)
+        # binary: x**2 == x merges; constant column and its products vanish
+        assert F.shape[1] < (6 if sm == "diagonal" else 9)
+        for _ in range(5):
+            labels = rng.permutation(np.repeat([0, 1], 10))
+            means = np.array([F[labels == g].mean(0) for g in (0, 1)])
+            assert np.abs(means[0] - means[1]).sum() == pytest.approx(
+                moment_discrepancy(X, labels, second_moments=sm), rel=1e-9
+            )
+
+
+@pytest.mark.parametrize("n_groups, n", [(2, 14), (3, 12), (4, 12)])
+def test_symmetry_breaking_keeps_optimum_with_fixed_and_unequal(n_groups, n):
+    rng = np.random.default_rng(n_groups)
+    X = rng.normal(size=(n, 2))
+    sizes = [n // n_groups] * n_groups
+    sizes[-1] += n - sum(sizes)
+    fixed = np.full(n, -1)
+    fixed[5] = 0  # group 0 is no longer interchangeable with the others
+    expected, _ = _brute_force(X, sizes, fixed, 0.5, "diagonal")
+    design = OptimalBalance(
+        n_groups=n_groups, group_sizes=sizes, time_limit=None, random_state=1
+    ).fit(X, fixed_labels=fixed)
+    assert design.objective_ == pytest.approx(expected, rel=1e-9)
+    assert design.labels_[5] == 0
+
+
+def test_arms_are_randomly_relabelled():
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    first = {int(OptimalBalance(random_state=s).fit(X).labels_[0]) for s in range(12)}
+    assert first == {0, 1}
+    objectives = {
+        round(OptimalBalance(random_state=s).fit(X).objective_, 12) for s in range(4)
+    }
+    assert len(objectives) == 1
+
+
+def test_node_limit_warns_and_is_reproducible():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    design = OptimalBalance(
+        n_groups=3, node_limit=20, time_limit=None, heuristic_iter=20, random_state=5
+    )
+    with pytest.warns(SolverWarning, match=r"node_limit.*gap"):
+        design.fit(X)
+    assert design.status_ == "node_limit"
+    assert 0 < design.gap_ <= 1
+    assert design.bound_ <= design.objective_
+    assert np.bincount(design.labels_).tolist() == [14, 13, 13] or sorted(
+        np.bincount(design.labels_).tolist()
+    ) == [13, 13, 14]
+    with pytest.warns(SolverWarning):
+        again = clone(design).fit(X)
+    np.testing.assert_array_equal(design.labels_, again.labels_)
+    assert again.objective_ == design.objective_
+
+
+def test_time_limit_warns_with_status_and_gap():
+    X = np.random.default_rng(1).normal(size=(60, 4))
+    design = OptimalBalance(n_groups=3, time_limit=0.5, random_state=0)
+    with pytest.warns(SolverWarning, match=r"time_limit.*relative gap"):
+        design.fit(X)
+    assert design.status_ == "time_limit"
+    assert design.solve_time_ < 5.0
+    assert np.isfinite(design.objective_)
+
+
+def test_mip_gap_is_not_a_limit_warning():
+    X = np.random.default_rng(2).normal(size=(30, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SolverWarning)
+        design = OptimalBalance(mip_gap=0.9, random_state=0, node_limit=10**6).fit(X)
+    assert design.status_ in {"gap_limit", "optimal"}
+    assert design.gap_ <= 0.9
+
+
+def test_heuristic_stops_at_time_limit():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    design = OptimalBalance(
+        method="heuristic", heuristic_iter=10**6, time_limit=0.3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SolverWarning)
+        design.fit(X)
+    assert design.status_ == "time_limit"
+    assert design.n_iter_ < 10**6
+    assert design.solve_time_ < 2.0
+
+
+def test_infeasible_fixed_units_raise():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    fixed = np.array([0, 0, 0, -1, -1, -1, -1, -1, -1, -1])
+    with pytest.raises(InfeasibleDesignError, match="fixed_labels"):
+        OptimalBalance(group_sizes=[2, 8]).fit(X, fixed_labels=fixed)
+
+
+def test_missing_solver_raises_with_install_hint():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="pip install gurobipy"):
+        OptimalBalance(solver="GUROBI").fit(X)
+    with pytest.raises(ValueError, match="not available"):
+        OptimalBalance(solver="NO_SUCH_SOLVER").fit(X)
+    with pytest.raises(ValueError, match="integer variables"):
+        OptimalBalance(solver="CLARABEL").fit(X)
+
+
+def test_missing_pyscipopt_raises_with_install_hint(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "pyscipopt":
+            raise ImportError("No module named 'pyscipopt'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="pip install pyscipopt"):
+        OptimalBalance().fit(X)
+
+
+@pytest.mark.parametrize("solver", ["HIGHS", "SCIP"])
+@pytest.mark.parametrize(
+    "n, n_groups, second_moments", [(14, 2, "diagonal"), (12, 3, "full")]
+)
+def test_cvxpy_engines_agree_with_direct_engine(solver, n, n_groups, second_moments):
+    X = np.random.default_rng(n + n_groups).normal(size=(n, 2))
+    params = dict(n_groups=n_groups, second_moments=second_moments, time_limit=None)
+    direct = OptimalBalance(**params, random_state=0).fit(X)
+    via_cvxpy = OptimalBalance(**params, solver=solver, random_state=0).fit(X)
+    assert direct.status_ == via_cvxpy.status_ == "optimal"
+    assert via_cvxpy.objective_ == pytest.approx(direct.objective_, rel=1e-7)
+    assert via_cvxpy.bound_ == pytest.approx(direct.bound_, rel=1e-5, abs=1e-9)
+
+
+def test_cvxpy_engine_limits_and_params():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    design = OptimalBalance(
+        n_groups=3,
+        solver="highs",
+        node_limit=5,
+        time_limit=None,
+        solver_params={"threads": 1},
+        random_state=0,
+    )
+    with pytest.warns(SolverWarning, match="node_limit"):
+        design.fit(X)
+    assert design.status_ == "node_limit"
+    # The heuristic's warm start is never lost on the cvxpy route.
+    heuristic = OptimalBalance(
+        n_groups=3, method="heuristic", heuristic_iter=100, random_state=0
+    ).fit(X)
+    assert design.objective_ <= heuristic.objective_ + 1e-12
+
+
+def test_cvxpy_solver_without_limit_mapping(monkeypatch):
+    monkeypatch.setattr(_optimal, "_CVXPY_LIMITS", {})
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="solver's own limit options"):
+        OptimalBalance(solver="HIGHS").fit(X)
+    design = OptimalBalance(solver="HIGHS", time_limit=None, random_state=0).fit(X)
+    assert design.status_ == "optimal"
+
+
+def test_solver_params_override_defaults():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    design = OptimalBalance(
+        time_limit=None, solver_params={"limits/nodes": 3}, random_state=0
+    )
+    with pytest.warns(SolverWarning, match="node_limit"):
+        design.fit(X)
+    assert design.n_nodes_ <= 3
+
+
+def test_fallback_design_is_used_on_solver_failure(monkeypatch):
+    def broken(*args, **kwargs):
+        raise SolverError("SCIP stopped without a feasible assignment.")
+
+    monkeypatch.setattr(_optimal, "_solve_scip", broken)
+    X = np.random.default_rng(0).normal(size=(11, 2))
+    with pytest.raises(SolverError):
+        OptimalBalance(random_state=0).fit(X)
+    design = OptimalBalance(
+        group_sizes=[4, 7], fallback=CompleteRandomization(), random_state=0
+    )
+    with pytest.warns(SolverWarning, match="Falling back to CompleteRandomization"):
+        design.fit(X, fixed_labels=[1] + [-1] * 10)
+    assert design.status_ == "fallback"
+    assert isinstance(design.fallback_, CompleteRandomization)
+    assert np.bincount(design.labels_).tolist() == [4, 7]
+    assert design.labels_[0] == 1
+    assert design.objective_ == moment_discrepancy(X, design.labels_)
+
+
+def test_heuristic_improves_on_complete_randomisation():
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    design = OptimalBalance(
+        n_groups=3, method="heuristic", heuristic_iter=300, random_state=0
+    ).fit(X)
+    random_objectives = [
+        moment_discrepancy(X, CompleteRandomization(3, random_state=s).fit_predict(X))
+        for s in range(50)
+    ]
+    assert design.objective_ < 0.1 * np.median(random_objectives)
+    assert design.n_nodes_ == 0
+
+
+def test_pickle_clone_and_no_solver_objects():
+    X = np.random.default_rng(0).normal(size=(16, 2))
+    design = OptimalBalance(random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(design))
+    np.testing.assert_array_equal(restored.labels_, design.labels_)
+    assert restored.objective_ == design.objective_
+    for value in vars(design).values():
+        assert type(value).__module__.split(".")[0] in {"builtins", "numpy"}, value
+    cloned = clone(design)
+    assert cloned.get_params() == design.get_params()
+    assert not hasattr(cloned, "labels_")
+
+
+def test_pandas_pipeline_and_reproducibility():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"age": rng.normal(50, 10, 20), "weight": rng.normal(70, 5, 20)})
+    pipe = make_pipeline(StandardScaler(), OptimalBalance(random_state=3))
+    pipe.set_output(transform="pandas")
+    labels = pipe.fit_predict(X)
+    assert labels.dtype == np.int64 and np.bincount(labels).tolist() == [10, 10]
+    again = make_pipeline(StandardScaler(), OptimalBalance(random_state=3))
+    np.testing.assert_array_equal(labels, again.fit_predict(X))
+    design = pipe[-1]
+    np.testing.assert_array_equal(design.feature_names_in_, ["age", "weight"])
+    out = pipe.fit_transform(X)
+    assert list(out.columns) == ["group"]
+    np.testing.assert_array_equal(out["group"].to_numpy(), labels)
+
+
+def test_verbose_prints_stages(capsys):
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    OptimalBalance(verbose=1, random_state=0).fit(X)
+    printed = capsys.readouterr().out
+    assert "heuristic" in printed and "status optimal" in printed
+
+
+def test_all_units_fixed():
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    fixed = np.array([0, 1, 0, 1, 0, 1])
+    design = OptimalBalance(random_state=0).fit(X, fixed_labels=fixed)
+    np.testing.assert_array_equal(design.labels_, fixed)
+    assert design.status_ == "optimal" and design.gap_ == 0.0
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"rho": -1.0}, "rho"),
+        ({"second_moments": "upper"}, "second_moments"),
+        ({"method": "exact"}, "method"),
+        ({"time_limit": 0}, "time_limit"),
+        ({"node_limit": 0}, "node_limit"),
+        ({"fallback": "random"}, "fallback"),
+    ],
+)
+def test_invalid_parameters(params, match):
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    with pytest.raises(ValueError, match=match):
+        OptimalBalance(**params).fit(X)
+
+
+def test_parallel_refits_are_reproducible():
+    # Bootstrap-style refits in worker processes: every task builds its own
+    # solver model, and the result does not depend on n_jobs.
+    X = np.random.default_rng(0).normal(size=(14, 2))
+    design = OptimalBalance(time_limit=None, node_limit=200, random_state=0)
+    serial = design.sample_assignments(X, 4, n_jobs=1, random_state=1)
+    parallel = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
+    np.testing.assert_array_equal(serial, parallel)
+    with parallel_config(backend="threading"):
+        threads = design.sample_assignments(X, 4, n_jobs=2, random_state=1)
+    np.testing.assert_array_equal(serial, threads)
+    objectives = {round(moment_discrepancy(X, labels), 12) for labels in serial}
+    assert len(objectives) == 1

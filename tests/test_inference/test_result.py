@@ -1,0 +1,249 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from skassign.designs import CompleteRandomization
+from skassign.inference import BootstrapTest, RandomizationTest
+from skassign.inference._result import _boundary, compute_pvalues
+from skassign.inference._statistics import StatisticEvaluator, lin_weights
+
+SEED_COLUMNS = [
+    "delta",
+    "pvalue",
+    "n_bootstrap",
+    "avg_delta_bootstrap",
+    "std_delta_bootstrap",
+]
+
+
+# ----------------------------------------------------------------- p-values
+
+
+def test_pvalue_formula_on_hand_made_null():
+    null = np.array([1.0, 2.0, -3.0, 0.5, -2.0, 4.0])
+    # |T_b| >= 2: 2, -3, -2, 4 -> (1 + 4) / 7
+    assert compute_pvalues(2.0, null) == pytest.approx(5 / 7)
+    # T_b >= 2: 2, 4 -> 3 / 7 ; T_b <= 2: all but 4 -> 6 / 7
+    assert compute_pvalues(2.0, null, "greater") == pytest.approx(3 / 7)
+    assert compute_pvalues(2.0, null, "less") == pytest.approx(6 / 7)
+    # Negative observed: two-sided uses |.|, one-sided forms swap.
+    assert compute_pvalues(-2.0, null) == pytest.approx(5 / 7)
+    assert compute_pvalues(-2.0, null, "less") == pytest.approx(3 / 7)
+    assert compute_pvalues(-2.0, null, "greater") == pytest.approx(6 / 7)
+
+
+def test_pvalue_seed_example_and_bounds():
+    # The seed's output: no bootstrap delta as extreme as -260 among 1000,
+    # except one -> (1 + 1) / 1001 = 0.001998.
+    null = np.r_[np.linspace(-250, 250, 999), 300.0]
+    assert compute_pvalues(-260.183, null) == pytest.approx(0.001998, abs=1e-6)
+    assert compute_pvalues(1e9, null) == pytest.approx(1 / 1001)
+    assert compute_pvalues(0.0, null) == 1.0
+
+
+def test_pvalue_ties_up_to_rounding_count():
+    observed = 0.1 + 0.2
+    null = np.array([0.3, 0.30000000000000004, 0.29999999999999993, 0.2])
+    assert compute_pvalues(observed, null, "greater") == pytest.approx(4 / 5)
+    assert compute_pvalues(observed, null, "less") == pytest.approx(5 / 5)
+
+
+def test_pvalue_columns_and_range():
+    rng = np.random.default_rng(0)
+    null = rng.normal(size=(50, 3))
+    obs = np.array([0.0, 1.0, 5.0])
+    p = compute_pvalues(obs, null)
+    assert p.shape == (3,)
+    assert np.all((p > 0) & (p <= 1))
+    assert p[0] == 1.0 and p[2] == pytest.approx(1 / 51)
+    with pytest.raises(ValueError, match="alternative"):
+        compute_pvalues(obs, null, "two_sided")
+
+
+def test_one_sided_pvalues_add_up_to_one_plus_ties():
+    rng = np.random.default_rng(1)
+    null = rng.normal(size=200)
+    for obs in (-1.0, 0.3, 2.5):
+        greater = compute_pvalues(obs, null, "greater")
+        less = compute_pvalues(obs, null, "less")
+        # Without ties: (1 + a) + (1 + b) = 2 + B.
+        assert greater + less == pytest.approx(202 / 201)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _evaluate(statistic, y, labels, X=None, control=0, n_groups=None):
+    labels = np.atleast_2d(labels)
+    n_groups = int(labels.max()) + 1 if n_groups is None else n_groups
+    treated = np.array([g for g in range(n_groups) if g != control])
+    return StatisticEvaluator(statistic, labels, n_groups, treated, control, X)(y)
+
+
+def test_mean_difference_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 10.0, 20.0])
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    np.testing.assert_allclose(_evaluate("mean_difference", y, labels), [[2.0, 13.5]])
+    np.testing.assert_allclose(
+        _evaluate("mean_difference", y, labels, control=2), [[-13.5, -11.5]]
+    )
+
+
+def test_welch_t_matches_scipy():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=15) + 100.0
+    labels = np.r_[np.zeros(7, int), np.ones(8, int)]
+    t = _evaluate("t", y, labels)[0, 0]
+    ref = stats.ttest_ind(y[labels == 1], y[labels == 0], equal_var=False)
+    assert t == pytest.approx(ref.statistic, rel=1e-10)
+
+
+def test_welch_t_zero_variance():
+    y = np.array([1.0, 1.0, 3.0, 3.0])
+    assert _evaluate("t", y, [0, 0, 1, 1])[0, 0] == np.inf
+    assert _evaluate("t", np.ones(4), [0, 0, 1, 1])[0, 0] == 0.0
+
+
+def test_regression_adjusted_matches_interacted_ols():
+    rng = np.random.default_rng(3)
+    n, p = 30, 2
+    X = rng.normal(size=(n, p))
+    labels = rng.permutation(np.repeat([0, 1, 2], 10))
+    y = X @ [1.0, -2.0] + labels * 0.7 + rng.normal(size=n)
+    Xc = X - X.mean(axis=0)
+    D = np.column_stack([labels == 1, labels == 2]).astype(float)
+    Z = np.column_stack([np.ones(n), D, Xc, D[:, [0]] * Xc, D[:, [1]] * Xc])
+    beta = np.linalg.lstsq(Z, y, rcond=None)[0]
+    got = _evaluate("regression_adjusted", y, labels, X[None])
+    np.testing.assert_allclose(got[0], beta[1:3], rtol=1e-10)
+
+
+def test_regression_adjusted_equals_difference_without_covariate_signal():
+    # A covariate balanced exactly between the arms leaves the difference
+    # in means unchanged.
+    X = np.array([[-1.0], [1.0], [-1.0], [1.0]])
+    y = np.array([0.0, 2.0, 5.0, 7.0])
+    labels = np.array([0, 0, 1, 1])
+    got = _evaluate("regression_adjusted", y, labels, X[None])
+    assert got[0, 0] == pytest.approx(5.0)
+
+
+def test_lin_weights_handle_rank_deficient_arms():
+    X = np.array([[1.0], [1.0], [0.0], [2.0]])[None]
+    labels = np.array([[0, 0, 1, 1]])
+    w = lin_weights(X, labels, 2, np.array([1]), 0)
+    assert np.all(np.isfinite(w))
+    # Weights of an effect sum to zero (a constant outcome has no effect).
+    assert w.sum() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_callable_statistic_and_errors():
+    y = np.array([1.0, 2.0, 3.0, 5.0])
+    labels = np.array([0, 0, 1, 1])
+    median_diff = _evaluate(lambda t, c: np.median(t) - np.median(c), y, labels)
+    assert median_diff[0, 0] == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="one number"):
+        _evaluate(lambda t, c: np.array([1.0, 2.0]), y, labels)
+
+
+# ------------------------------------------------------------------ interval
+
+
+def test_boundary_finds_threshold():
+    def rejected(tau):
+        return tau > 3.25 or tau < -1.5
+
+    assert _boundary(rejected, 0.0, 1.0) == pytest.approx(3.25, abs=1e-6)
+    assert _boundary(rejected, 0.0, -1.0) == pytest.approx(-1.5, abs=1e-6)
+    assert _boundary(lambda tau: False, 0.0, 1.0) == np.inf
+
+
+# -------------------------------------------------------- fitted test output
+
+
+@pytest.fixture(scope="module")
+def three_arm_test():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(24, 1))
+    design = CompleteRandomization(n_groups=3, random_state=0)
+    labels = design.fit_predict(X)
+    y = X[:, 0] + np.array([0.0, 1.5, 0.0])[labels] + rng.normal(0, 0.3, 24)
+    return RandomizationTest(design, n_resamples=199, random_state=0).fit(X, y, labels)
+
+
+def test_several_arms_attributes(three_arm_test):
+    test = three_arm_test
+    assert test.statistic_.shape == (2,)
+    assert test.pvalue_.shape == (2,)
+    assert test.null_distribution_.shape == (199, 2)
+    assert test.confidence_interval_.shape == (2, 2)
+    np.testing.assert_array_equal(test.treated_arms_, [1, 2])
+    assert test.pvalue_[0] < 0.05 < test.pvalue_[1]
+    assert test.global_pvalue_ <= test.pvalue_.min() * 2
+    assert test.global_statistic_ == pytest.approx(np.abs(test.statistic_).max())
+    for (low, high), effect in zip(
+        test.confidence_interval_, test.effect_, strict=True
+    ):
+        assert low < effect < high
+
+
+def test_summary_table(three_arm_test):
+    table = three_arm_test.summary()
+    assert table.columns.tolist()[:5] == SEED_COLUMNS
+    assert table.index.tolist() == ["1 vs 0", "2 vs 0", "global"]
+    null = three_arm_test.null_distribution_
+    np.testing.assert_allclose(table["avg_delta_bootstrap"][:2], null.mean(axis=0))
+    np.testing.assert_allclose(table["std_delta_bootstrap"][:2], null.std(axis=0))
+    assert (table["n_bootstrap"] == 199).all()
+    assert table.loc["global", "pvalue"] == three_arm_test.global_pvalue_
+
+
+def test_summary_two_arms_is_one_row():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, 1))
+    labels = CompleteRandomization(random_state=1).fit_predict(X)
+    y = rng.normal(size=12)
+    test = BootstrapTest(CompleteRandomization(), n_resamples=50, random_state=0)
+    table = test.fit(X, y, labels).summary()
+    assert isinstance(table, pd.DataFrame)
+    assert table.shape[0] == 1
+    assert table["delta"].iloc[0] == test.statistic_
+    assert isinstance(test.statistic_, float) and isinstance(test.pvalue_, float)
+    assert test.null_distribution_.shape == (50,)
+    assert test.confidence_interval_.shape == (2,)
+
+
+def test_plot_draws_null_and_observed(three_arm_test):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axes = three_arm_test.plot()
+    assert len(axes) == 2
+    assert "p = " in axes[0].get_title()
+    with pytest.raises(ValueError, match="needs 2 Axes"):
+        three_arm_test.plot(ax=plt.gca())
+    plt.close("all")
+
+
+def test_plot_without_matplotlib(three_arm_test, monkeypatch):
+    import importlib
+
+    real_import_module = importlib.import_module
+
+    def fake_import_module(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import_module(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", fake_import_module)
+    with pytest.raises(ImportError, match=r'pip install "skassign\[plot\]"'):
+        three_arm_test.plot()
+
+
+def test_unfitted_summary_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        RandomizationTest(CompleteRandomization()).summary()
