@@ -515,9 +515,8 @@ def _solve_with_cvxpy(
     if two_groups:
         constraints.append(cp.sum(y) == int(problem.caps[0]))
     else:
-        y2 = cp.reshape(
-            y, (n_free := n_bin // problem.n_groups, problem.n_groups), order="C"
-        )
+        n_free = n_bin // problem.n_groups
+        y2 = cp.reshape(y, (n_free, problem.n_groups), order="C")
         constraints += [
             cp.sum(y2, axis=1) == np.ones(n_free),
             cp.sum(y2, axis=0) == problem.caps,
