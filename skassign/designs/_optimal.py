@@ -150,6 +150,8 @@ class _Problem:
     """The optimisation problem over the free units, as plain arrays."""
 
     F: np.ndarray  # (n_free, K) moment columns of the free units
+    types: np.ndarray  # (n_free,) type of every free unit: equal rows of F
+    type_counts: np.ndarray  # (n_types,) free units of every type
     C: np.ndarray  # (m, K) column sums of the fixed units of every group
     sizes: np.ndarray  # (m,) group sizes, float
     caps: np.ndarray  # (m,) free places per group
@@ -175,14 +177,36 @@ def _make_problem(X, sizes, fixed, rho, second_moments):
             by_size.setdefault(int(sizes[g]), []).append(g)
     classes = [groups for groups in by_size.values() if len(groups) > 1]
     free = np.flatnonzero(~is_fixed)
+    types, type_counts = _unit_types(F[free])
     return _Problem(
         F=F[free],
+        types=types,
+        type_counts=type_counts,
         C=C,
         sizes=sizes.astype(np.float64),
         caps=(sizes - n_fixed).astype(np.int64),
         free=free,
         classes=classes,
     )
+
+
+def _unit_types(F):
+    """Group units with identical moment columns (duplicates are interchangeable).
+
+    Types are numbered in order of first appearance, so the first unit has
+    type 0. Bootstrap resamples and discrete covariates have many duplicates;
+    the two-group model counts the units of each type in group 0 instead of
+    deciding unit by unit, which removes the symmetric solutions that
+    swapping identical units creates.
+    """
+    if F.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first_of, inverse = np.unique(F, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first_of, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    types = rank[inverse.ravel()].astype(np.int64)
+    return types, np.bincount(types).astype(np.int64)
 
 
 def _pair_indices(m):
@@ -205,12 +229,22 @@ def _discrepancy(problem, labels):
     return float(np.abs(_pair_differences(problem, labels)).sum(axis=1).max())
 
 
-def _canonical_labels(labels, classes):
-    """Rename interchangeable groups so each class is ordered by first unit.
+def _canonical_labels(labels, problem):
+    """Rename interchangeable groups to the representative the model keeps.
 
-    This is the representative the model's symmetry-breaking bounds keep:
-    within a class, the group holding the earliest free unit comes first.
+    With two interchangeable groups, group 0 holds at least half of the
+    units of type 0 (the two-group model bounds that count). Otherwise,
+    within a class, the group holding the earliest free unit comes first
+    (the model's bounds let the ``j``-th free unit join only the class's
+    first ``j + 1`` groups).
     """
+    classes = problem.classes
+    if problem.n_groups == 2:
+        if classes and labels.shape[0]:
+            in_zero = np.count_nonzero(labels[problem.types == 0] == 0)
+            if 2 * in_zero < problem.type_counts[0]:
+                return 1 - labels
+        return labels.copy()
     labels = labels.copy()
     mapping = np.arange(int(labels.max(initial=0)) + 1)
     for groups in classes:
@@ -297,9 +331,12 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
             subset = rng.choice(n_free, n_sample, replace=False)
             cand_i, cand_j = subset[tri_i], subset[tri_j]
             delta = F[cand_j] - F[cand_i]
-        # Only swaps between different groups change anything.
+        # Only swaps of different units between different groups change
+        # anything.
         group_i, group_j = labels[cand_i], labels[cand_j]
-        split = np.flatnonzero(group_i != group_j)
+        split = np.flatnonzero(
+            (group_i != group_j) & (problem.types[cand_i] != problem.types[cand_j])
+        )
         pair_i, pair_j = cand_i[split], cand_j[split]
         group_i, group_j = group_i[split], group_j[split]
         pair_delta = delta[split]
@@ -335,13 +372,15 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 def _default_heuristic_iter(problem, method):
     """Return the tabu-search iterations used when ``heuristic_iter=None``.
 
-    A short search for problems the solver proves quickly; otherwise
-    ``2000 + 200 n``, capped so that the search evaluates at most
-    ``_MAX_AUTO_WORK`` moment differences in all (a few seconds).
+    A short search for problems the solver proves quickly (its length grows
+    with the number of distinct free units: duplicates add no assignments
+    worth searching); otherwise ``2000 + 200 n``, capped so that the search
+    evaluates at most ``_MAX_AUTO_WORK`` moment differences in all (a few
+    seconds).
     """
     n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
-        return 20 + 2 * n_free
+        return 20 + 2 * problem.type_counts.shape[0]
     m = problem.n_groups
     per_iteration = min(
         n_free * (n_free - 1) / 2 * (1 - 1 / m) * m * (m - 1) / 2 * n_cols,
@@ -358,11 +397,14 @@ def _sign_patterns(n_cols):
 def _model_structure(problem):
     """Binary layout, objective rows and bounds shared by every engine.
 
-    Two groups use one binary per free unit (1 = group 0); more groups use
-    one binary per unit and group. Each pair of groups ``r`` has moment
-    differences ``A[r] @ y + b[r]``. Symmetry between interchangeable groups
-    is removed with variable bounds: within a class ordered by first unit,
-    the ``j``-th free unit can only join the class's first ``j + 1`` groups.
+    Two groups use one integer per type of free unit: how many of the
+    type's units join group 0 (a binary per unit when all units differ);
+    more groups use one binary per unit and group. Each pair of groups ``r``
+    has moment differences ``A[r] @ y + b[r]``. Symmetry between
+    interchangeable groups is removed with variable bounds: with two groups,
+    group 0 holds at least half of the units of type 0; otherwise, within a
+    class ordered by first unit, the ``j``-th free unit can only join the
+    class's first ``j + 1`` groups.
 
     Returns
     -------
@@ -376,11 +418,13 @@ def _model_structure(problem):
     m = problem.n_groups
     if m == 2:
         both = 1.0 / sizes[0] + 1.0 / sizes[1]
-        A = (F.T * both)[None]
+        counts = problem.type_counts
+        first_of = np.unique(problem.types, return_index=True)[1]
+        A = (F[first_of].T * both)[None]
         b = (C[0] / sizes[0] - (C[1] + F.sum(axis=0)) / sizes[1])[None]
-        lb, ub = np.zeros(n_free), np.ones(n_free)
+        lb, ub = np.zeros(counts.shape[0]), counts.astype(np.float64)
         if problem.classes and n_free:
-            lb[0] = 1.0
+            lb[0] = np.ceil(counts[0] / 2.0)
         return True, A, b, lb, ub
     first, second = _pair_indices(m)
     A = np.zeros((first.shape[0], n_cols, n_free, m))
@@ -403,16 +447,31 @@ def _model_structure(problem):
 
 def _warm_values(problem, labels, two_groups):
     if two_groups:
-        return (labels == 0).astype(np.float64)
+        return np.bincount(
+            problem.types,
+            weights=(labels == 0).astype(np.float64),
+            minlength=problem.type_counts.shape[0],
+        )
     y = np.zeros((labels.shape[0], problem.n_groups))
     y[np.arange(labels.shape[0]), labels] = 1.0
     return y.ravel()
 
 
-def _labels_from_values(values, problem, two_groups):
-    if two_groups:
-        return np.where(values > 0.5, 0, 1).astype(np.int64)
-    return values.reshape(-1, problem.n_groups).argmax(axis=1).astype(np.int64)
+def _labels_from_values(values, problem, two_groups, rng):
+    """Free-unit labels from the solver's values.
+
+    With two groups the values count the units of each type in group 0;
+    which units of a type those are is drawn at random (they are identical
+    in every moment the design balances).
+    """
+    if not two_groups:
+        return values.reshape(-1, problem.n_groups).argmax(axis=1).astype(np.int64)
+    in_zero = np.rint(values).astype(np.int64)
+    labels = np.ones(problem.types.shape[0], dtype=np.int64)
+    for t in np.flatnonzero(in_zero):
+        units = rng.permutation(np.flatnonzero(problem.types == t))
+        labels[units[: in_zero[t]]] = 0
+    return labels
 
 
 def _configure_scip(model, ps, n_binaries):
@@ -442,7 +501,7 @@ def _solve_scip(
     model = ps.Model()
     if verbose < 2:
         model.hideOutput()
-    y = model.addMatrixVar((n_bin,), vtype="B", lb=lb, ub=ub)
+    y = model.addMatrixVar((n_bin,), vtype="I" if two_groups else "B", lb=lb, ub=ub)
     d = model.addVar(lb=0.0, obj=1.0)
     if two_groups:
         model.addCons(y.sum() == int(problem.caps[0]))
@@ -508,7 +567,11 @@ def _solve_with_cvxpy(
 
     two_groups, A, b, lb, ub = _model_structure(problem)
     n_pairs, n_cols, n_bin = A.shape
-    y = cp.Variable(n_bin, boolean=True)
+    y = (
+        cp.Variable(n_bin, integer=True)
+        if two_groups
+        else cp.Variable(n_bin, boolean=True)
+    )
     d = cp.Variable(nonneg=True)
     t = cp.Variable((n_pairs, n_cols), nonneg=True)
     constraints = [y >= lb, y <= ub]
@@ -773,7 +836,7 @@ class OptimalBalance(BaseSolverDesign):
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
         )
-        warm = _canonical_labels(warm, problem.classes)
+        warm = _canonical_labels(warm, problem)
         warm_value = self._objective(X, full(warm))
         if self.verbose:
             print(
@@ -817,7 +880,7 @@ class OptimalBalance(BaseSolverDesign):
         else:
             two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
         check_solve_result(result)
-        labels = _labels_from_values(result.values, problem, two_groups)
+        labels = _labels_from_values(result.values, problem, two_groups, heuristic_rng)
         value = self._objective(X, full(labels))
         if warm_value < value:
             # Only cvxpy engines, which get no warm start, can end here.

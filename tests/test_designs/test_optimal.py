@@ -110,6 +110,40 @@ def test_proven_optimum_equals_brute_force(
     )
 
 
+@pytest.mark.parametrize(
+    "sizes, n_fixed, seed",
+    [([8, 8], 0, 0), ([8, 8], 0, 1), ([6, 9], 0, 2), ([7, 7], 3, 3), ([5, 5, 4], 0, 4)],
+)
+def test_duplicate_units_proven_optimum_equals_brute_force(sizes, n_fixed, seed):
+    # Bootstrap-like input: units drawn with replacement, so many rows repeat
+    # (the two-group model counts units per distinct row).
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    X = rng.normal(size=(n, 2))[rng.integers(0, n, n)]
+    assert np.unique(X, axis=0).shape[0] < n
+    fixed = np.full(n, -1)
+    if n_fixed:
+        fixed[rng.choice(n, n_fixed, replace=False)] = rng.integers(0, 2, n_fixed)
+    expected, _ = _brute_force(X, sizes, fixed, 0.5, "diagonal")
+    design = OptimalBalance(
+        n_groups=len(sizes), group_sizes=sizes, time_limit=None, random_state=seed
+    ).fit(X, fixed_labels=fixed)
+    assert design.status_ == "optimal"
+    assert design.objective_ == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert np.bincount(design.labels_).tolist() == sizes
+    np.testing.assert_array_equal(design.labels_[fixed >= 0], fixed[fixed >= 0])
+
+
+def test_identical_units_are_spread_at_random():
+    # Which of several identical units joins which group is random, so
+    # re-drawing the design varies the assignment of the identical units.
+    X = np.repeat(np.random.default_rng(0).normal(size=(5, 1)), 2, axis=0)
+    draws = {
+        tuple(OptimalBalance(random_state=seed).fit_predict(X)) for seed in range(20)
+    }
+    assert len(draws) > 2
+
+
 @pytest.mark.parametrize("second_moments", ["diagonal", "full"])
 def test_heuristic_finds_the_small_optimum(second_moments):
     X = np.random.default_rng(3).normal(size=(12, 2))
