@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from skassign import __version__
-from skassign._cli import _demo_design, main
+from skassign._cli import main
 from skassign.datasets import make_tumor_mice
 from skassign.utils.discovery import all_designs
 
@@ -47,27 +47,34 @@ def _assert_one_line_error(status, err, *fragments):
 # demo
 
 
-def test_demo_prints_the_group_table(capsys):
-    status, out, err = _run(["demo"], capsys)
+def test_demo_prints_the_case_study_design_and_test(capsys):
+    status, out, err = _run(["demo", "--n-resamples", "60", "--n-jobs", "1"], capsys)
     assert status == 0, err
     assert err == ""
-    mice = make_tumor_mice()
-    labels = _demo_design(0).fit(mice[["initial_weight"]])[-1].labels_
-    w = mice["initial_weight"].to_numpy()
-    for arm, name in enumerate(("control", "treated")):
-        line = next(row for row in out.splitlines() if row.startswith(name))
-        n, mean, sd = line.split()[1:4]
-        assert int(n) == 10
-        assert float(mean) == pytest.approx(w[labels == arm].mean(), abs=0.006)
-        assert float(sd) == pytest.approx(w[labels == arm].std(ddof=1), abs=0.006)
-    assert "mean_initial_weight" in out and "sd_initial_weight" in out
-    assert "Rerandomization" in out
-    assert "estimated effect (difference in means, treated - control)" in out
+    # The case study's optimal split: initial-weight mean and SD of each arm.
+    rows = {
+        tuple(float(v) for v in line.split()[1:4])
+        for line in out.splitlines()
+        if line.startswith(("control", "treated"))
+    }
+    assert rows == {(10.0, 302.79, 202.54), (10.0, 303.61, 162.12)}
+    assert "OptimalBalance" in out and "optimal, objective 0.212663" in out
+    assert "estimated effect (difference in means, treated - control): -260.18" in out
+    for column in ("delta", "pvalue", "n_bootstrap", "std_delta_bootstrap"):
+        assert column in out
+    pvalue = float(out.split("p-value ")[1].split(";")[0])
+    assert 1 / 61 <= pvalue <= 0.05
+    assert "confidence interval for the effect" in out
 
 
 def test_demo_options(capsys):
     status, out, _ = _run(
-        ["demo", "--seed", "3", "--n-mice", "12", "--effect", "-100"], capsys
+        [
+            "demo",
+            *("--seed", "3", "--n-mice", "12", "--effect", "-100"),
+            *("--n-resamples", "20", "--n-jobs", "1"),
+        ],
+        capsys,
     )
     assert status == 0
     assert "12 mice" in out and "seed 3" in out and "effect -100 mg" in out
