@@ -28,7 +28,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     _fit_context,
 )
-from skassign.utils.validation import check_covariates, check_labels
+from skassign.utils.validation import check_covariates, check_labels, final_step
 
 __all__ = ["BaseResamplingTest", "compute_pvalues"]
 
@@ -98,10 +98,8 @@ def _n_samples(X):
 
 def _design_n_groups(design):
     """``n_groups`` of a design or of the last step of a Pipeline, if any."""
-    steps = getattr(design, "steps", None)
-    final = steps[-1][1] if steps else design
     try:
-        value = final.get_params(deep=False).get("n_groups")
+        value = final_step(design).get_params(deep=False).get("n_groups")
     except AttributeError:
         return None
     return int(value) if isinstance(value, Integral) else None

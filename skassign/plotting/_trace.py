@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skassign.utils._optional import import_pyplot
+from skassign.utils.validation import final_step
 
 __all__ = ["plot_trace"]
 
@@ -53,8 +54,7 @@ def plot_trace(design, *, ax=None, show_current=True, label=None):
     >>> ax.get_xlabel(), len(ax.get_lines())
     ('Iteration', 2)
     """
-    steps = getattr(design, "steps", None)
-    estimator = steps[-1][1] if steps else design
+    estimator = final_step(design)
     if not hasattr(estimator, "fit"):
         raise ValueError(
             f"plot_trace needs a fitted design; got {type(design).__name__}."
