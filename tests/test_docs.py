@@ -250,3 +250,16 @@ def test_sphinx_build_passes_with_warnings_as_errors(tmp_path):
         timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_docstrings_quote_trailing_underscore_names_in_shapes():
+    # An unquoted ``name_`` is a docutils link reference; in an attribute's
+    # shape it breaks the Sphinx build (-W), which runs only as a slow test.
+    pattern = re.compile(r"shape \([^)`]*\b[a-z_]+_,")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "skassign").rglob("*.py"))
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not offenders, f"quote the name as `name_`: {offenders}"

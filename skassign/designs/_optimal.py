@@ -716,7 +716,7 @@ class OptimalBalance(BaseSolverDesign):
         The fitted fallback design, if it was used.
     n_features_in_ : int
         Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Covariate names, when ``X`` has string column names.
 
     See Also
