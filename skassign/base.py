@@ -478,7 +478,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
     def _validate_X(self, X, *, reset):
         """Validate covariates (numeric, finite); designs on other data override."""
         try:
-            return validate_data(self, X, dtype=np.float64, reset=reset)
+            return validate_data(self, X, dtype=np.float64, order="C", reset=reset)
         except ValueError as err:
             message = str(err)
             if "could not convert" in message:
