@@ -38,7 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 from _minmse_r_port import assign_treatment, evaluate_solution  # noqa: E402
 
@@ -53,7 +55,7 @@ from skassign.designs._minmse import (  # noqa: E402
 from skassign.metrics import minmse_objective, minmse_scale  # noqa: E402
 from skassign.metrics._minmse import _minmse_coefficients  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = HERE / "results"
 R_MS_PER_ITERATION = (0.12, 0.23)
 TARGET_SPEEDUP = 10.0
 

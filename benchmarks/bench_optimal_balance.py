@@ -5,7 +5,7 @@ table per item; everything is also written to
 ``benchmarks/results/bench_optimal_balance.json``.
 
 1. The 20 mice: proven optimum, arm statistics, and solve time against the
-   case study's OR-Tools + SCIP code (reproduced below), measured
+   case study's OR-Tools + SCIP code (``_seed_reference.py``), measured
    interleaved in the same run.
 2. Exact oracle: proven optimum against brute force over all splits
    (n <= 16; 2 and 3 groups; both second-moment modes).
@@ -41,149 +41,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skassign.base import draw_assignments
-from skassign.datasets import make_tumor_mice
-from skassign.designs import OptimalBalance
-from skassign.metrics import moment_discrepancy
-from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-RESULTS = Path(__file__).parent / "results" / "bench_optimal_balance.json"
+from skassign.base import draw_assignments  # noqa: E402
+from skassign.datasets import make_tumor_mice  # noqa: E402
+from skassign.designs import OptimalBalance  # noqa: E402
+from skassign.metrics import moment_discrepancy  # noqa: E402
+from skassign.metrics._balance import (  # noqa: E402
+    _group_moments,
+    _max_pairwise_discrepancy,
+)
 
-# ---------------------------------------------------------------------------
-# The case study's code (OR-Tools + SCIP), as published, without its prints.
-
-
-def _seed_model_class():
-    from ortools.linear_solver import pywraplp
-
-    class SingleFeatureOptimizationModel:
-        """The case study's model (Bertsimas et al. 2015, one covariate)."""
-
-        def __init__(self, data, n_groups, units_per_group, metric, unit):
-            self.data = data.reset_index(drop=True)
-            self.parameters = {
-                "rho": 0.5,
-                "groups": range(n_groups),
-                "units": range(len(self.data)),
-                "unit_list": self.data[unit].tolist(),
-                "metric_list": self.data[metric].tolist(),
-                "units_per_group": units_per_group,
-            }
-            self._create_solver()
-            self._add_vars()
-            self._add_constraints()
-            self._set_objective()
-
-        def _create_solver(self):
-            self.model = pywraplp.Solver.CreateSolver("SCIP")
-            if self.model is None:
-                raise Exception("Failed to create SCIP solver")
-
-        def _add_vars(self):
-            self.d = self.model.NumVar(0, self.model.infinity(), "d")
-            self.x = {}
-            for i in self.parameters["units"]:
-                for p in self.parameters["groups"]:
-                    self.x[i, p] = self.model.IntVar(0, 1, "")
-
-        def _set_objective(self):
-            self.model.Minimize(self.d)
-
-        def _add_constraints(self):
-            self._add_constraints_d_bounding()
-            self._add_constraint_group_size()
-            self._add_constraint_all_units_assigned()
-
-        def _add_constraints_d_bounding(self):
-            rho = self.parameters["rho"]
-            for p in self.parameters["groups"]:
-                for q in self.parameters["groups"]:
-                    if p < q:
-                        mu_p, mu_q = self._mu(p), self._mu(q)
-                        var_p, var_q = self._var(p), self._var(q)
-                        self.model.Add(
-                            self.d >= mu_p - mu_q + rho * var_p - rho * var_q
-                        )
-                        self.model.Add(
-                            self.d >= mu_p - mu_q + rho * var_q - rho * var_p
-                        )
-                        self.model.Add(
-                            self.d >= mu_q - mu_p + rho * var_p - rho * var_q
-                        )
-                        self.model.Add(
-                            self.d >= mu_q - mu_p + rho * var_q - rho * var_p
-                        )
-
-        def _add_constraint_group_size(self):
-            for p in self.parameters["groups"]:
-                self.model.Add(
-                    self.model.Sum([self.x[i, p] for i in self.parameters["units"]])
-                    == self.parameters["units_per_group"]
-                )
-
-        def _add_constraint_all_units_assigned(self):
-            for i in self.parameters["units"]:
-                self.model.Add(
-                    self.model.Sum([self.x[i, p] for p in self.parameters["groups"]])
-                    == 1
-                )
-
-        def _mu(self, p):
-            return self.model.Sum(
-                [
-                    (self.x[i, p] * self.parameters["metric_list"][i])
-                    / self.parameters["units_per_group"]
-                    for i in self.parameters["units"]
-                ]
-            )
-
-        def _var(self, p):
-            return self.model.Sum(
-                [
-                    (self.x[i, p] * (self.parameters["metric_list"][i]) ** 2)
-                    / self.parameters["units_per_group"]
-                    for i in self.parameters["units"]
-                ]
-            )
-
-        def optimize(
-            self,
-            max_run_time=60,
-            max_solution_gap=0.05,
-            max_solutions=None,
-            num_threads=-1,
-        ):
-            self.model.SetTimeLimit(max_run_time * 60 * 1000)
-            self.model.SetNumThreads(num_threads)
-            self.model.SetSolverSpecificParametersAsString(
-                f"limits/gap = {max_solution_gap}"
-            )
-            self.model.SetSolverSpecificParametersAsString(
-                f"limits/time = {max_run_time * 60}"
-            )
-            if max_solutions:
-                self.model.SetSolverSpecificParametersAsString(
-                    f"limits/solutions = {max_solutions}"
-                )
-            status = self.model.Solve()
-            self._extract_solution()
-            return status
-
-        def _extract_solution(self):
-            tol = 0.01
-            self.assignment = {}
-            for i in self.parameters["units"]:
-                for p in self.parameters["groups"]:
-                    if self.x[i, p].solution_value() > tol:
-                        self.assignment.setdefault(p, []).append(
-                            self.parameters["unit_list"][i]
-                        )
-
-        def get_groups_list(self):
-            return list(self.assignment.values())
-
-    return SingleFeatureOptimizationModel
-
+RESULTS = HERE / "results" / "bench_optimal_balance.json"
 
 # ---------------------------------------------------------------------------
 # The case study's plain formulation for several covariates and groups, built
@@ -250,7 +121,8 @@ def _gap(objective, bound):
 
 
 def item_mice(n_repeats):
-    seed_model = _seed_model_class()
+    from _seed_reference import SingleFeatureOptimizationModel as seed_model
+
     mice = make_tumor_mice()
     w = mice["initial_weight"]
     mice["norm_initial_weight"] = (w - w.mean()) / w.std()
@@ -589,32 +461,39 @@ def main(argv=None):
     import pyscipopt
     import sklearn
 
-    report = {
-        "machine": {
-            "platform": platform.platform(),
-            "python": sys.version.split()[0],
-            "processor": platform.processor(),
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-            "pyscipopt": pyscipopt.__version__,
-            "ortools": ortools.__version__,
-        },
+    # Items not run now keep their earlier results, each with its own run's
+    # machine and date.
+    report = {}
+    if args.output.exists():
+        report = json.loads(args.output.read_text())
+    machine = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "processor": platform.processor(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pyscipopt": pyscipopt.__version__,
+        "ortools": ortools.__version__,
         "quick": bool(args.quick),
     }
+    run = {"machine": machine}
     if 1 in args.items:
-        report["mice"] = item_mice(repeats)
+        report["mice"] = {**run, **item_mice(repeats)}
     if 2 in args.items:
-        report["oracle"] = item_oracle(args.quick)
+        report["oracle"] = {**run, "cases": item_oracle(args.quick)}
     if 3 in args.items:
         report["scale"] = {
+            **run,
             "budget": budget,
             "reference_budget": reference_budget,
             "rows": item_scale(configs, budget, reference_budget, args.long_run),
         }
     if 4 in args.items:
-        report["heuristic"] = item_heuristic(
-            200 if args.quick else 1000, time_limit=4.8
-        )
+        report["heuristic"] = {
+            **run,
+            **item_heuristic(200 if args.quick else 1000, time_limit=4.8),
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, default=_json_default))
     print(f"\nResults written to {args.output}")
