@@ -188,31 +188,6 @@ class BootstrapTest(BaseResamplingTest):
 
     _null_name = "bootstrap"
 
-    def __init__(
-        self,
-        design,
-        *,
-        n_resamples=1000,
-        statistic="mean_difference",
-        alternative="two-sided",
-        confidence_level=0.95,
-        control=0,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        progress=False,
-    ):
-        self.design = design
-        self.n_resamples = n_resamples
-        self.statistic = statistic
-        self.alternative = alternative
-        self.confidence_level = confidence_level
-        self.control = control
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.progress = progress
-
     def _resample(self, X, assignment, n_groups, fit_params):
         n_samples = assignment.shape[0]
         seeds = spawn_seeds(self.random_state, self.n_resamples)

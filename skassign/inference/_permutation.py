@@ -161,31 +161,6 @@ class RandomizationTest(BaseResamplingTest):
 
     _null_name = "re-randomised"
 
-    def __init__(
-        self,
-        design,
-        *,
-        n_resamples=1000,
-        statistic="mean_difference",
-        alternative="two-sided",
-        confidence_level=0.95,
-        control=0,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        progress=False,
-    ):
-        self.design = design
-        self.n_resamples = n_resamples
-        self.statistic = statistic
-        self.alternative = alternative
-        self.confidence_level = confidence_level
-        self.control = control
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.progress = progress
-
     def _resample(self, X, assignment, n_groups, fit_params):
         labels = sample_assignments(
             self.design,
