@@ -1,5 +1,15 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests draw a fixed sequence of examples, so that the outcome of the
+# test command depends on the code alone. HYPOTHESIS_PROFILE=explore draws new
+# random examples on every run, to look for failures the fixed ones miss.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
