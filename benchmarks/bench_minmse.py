@@ -55,6 +55,7 @@ from skassign.designs._minmse import (  # noqa: E402
 )
 from skassign.metrics import minmse_objective, minmse_scale  # noqa: E402
 from skassign.metrics._minmse import _minmse_coefficients  # noqa: E402
+from skassign.utils._testing import all_assignments  # noqa: E402
 
 RESULTS = HERE / "results"
 R_MS_PER_ITERATION = (0.12, 0.23)
@@ -77,26 +78,6 @@ def timed(fn, *args, **kwargs):
 
 
 # --------------------------------------------------------------- correctness
-
-
-def all_assignments(sizes, fixed):
-    free = np.flatnonzero(fixed < 0)
-    capacity = list(sizes - np.bincount(fixed[fixed >= 0], minlength=len(sizes)))
-    out = []
-
-    def fill(arm, remaining, labels):
-        if arm == len(capacity) - 1:
-            labels = labels.copy()
-            labels[remaining] = arm
-            out.append(labels)
-            return
-        for chosen in itertools.combinations(remaining, capacity[arm]):
-            nxt = labels.copy()
-            nxt[list(chosen)] = arm
-            fill(arm + 1, [i for i in remaining if i not in chosen], nxt)
-
-    fill(0, list(free), fixed.copy())
-    return np.array(out)
 
 
 def correctness(quick):

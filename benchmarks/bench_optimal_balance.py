@@ -53,6 +53,7 @@ from skassign.metrics._balance import (  # noqa: E402
     _group_moments,
     _max_pairwise_discrepancy,
 )
+from skassign.utils._testing import all_assignments  # noqa: E402
 
 RESULTS = HERE / "results" / "bench_optimal_balance.json"
 
@@ -208,25 +209,7 @@ def item_mice(n_repeats):
 def _brute_force(X, sizes, rho, second_moments):
     n, m = X.shape[0], len(sizes)
     best = np.inf
-
-    def splits(units, k):
-        for chosen in combinations(units, k):
-            yield list(chosen)
-
-    rows = []
-    if m == 2:
-        for chosen in splits(range(n), sizes[0]):
-            labels = np.ones(n, dtype=np.int64)
-            labels[chosen] = 0
-            rows.append(labels)
-    else:
-        for first in splits(range(n), sizes[0]):
-            rest = [i for i in range(n) if i not in first]
-            for second in splits(rest, sizes[1]):
-                labels = np.full(n, 2, dtype=np.int64)
-                labels[first] = 0
-                labels[second] = 1
-                rows.append(labels)
+    rows = all_assignments(sizes, np.full(n, -1))
     for labels in rows:
         means, seconds = _group_moments(X, labels, m, second_moments)
         best = min(best, _max_pairwise_discrepancy(means, seconds, rho))

@@ -24,30 +24,7 @@ from skassign.designs._minmse import (
 from skassign.exceptions import InfeasibleDesignError
 from skassign.metrics import minmse_objective, minmse_scale
 from skassign.metrics._minmse import _minmse_coefficients
-
-
-def _all_assignments(sizes, fixed):
-    """Every assignment with these group sizes and fixed units."""
-    fixed = np.asarray(fixed)
-    free = np.flatnonzero(fixed < 0)
-    capacity = list(
-        np.asarray(sizes) - np.bincount(fixed[fixed >= 0], minlength=len(sizes))
-    )
-    out = []
-
-    def fill(arm, remaining, labels):
-        if arm == len(capacity) - 1:
-            labels = labels.copy()
-            labels[remaining] = arm
-            out.append(labels)
-            return
-        for chosen in itertools.combinations(remaining, capacity[arm]):
-            nxt = labels.copy()
-            nxt[list(chosen)] = arm
-            fill(arm + 1, [i for i in remaining if i not in chosen], nxt)
-
-    fill(0, list(free), fixed.copy())
-    return np.array(out)
+from skassign.utils._testing import all_assignments
 
 
 def _covariates(n, p, seed):
@@ -78,7 +55,7 @@ def test_brute_force_optimum(n, p, n_groups, weights, fixed, seed):
         # Default settings: the search must find the exact optimum.
         design = MinMSE(n_groups, weights=weights, random_state=random_state)
         design.fit(X, fixed_labels=fixed)
-        candidates = _all_assignments(design.group_sizes_, fixed_arr)
+        candidates = all_assignments(design.group_sizes_, fixed_arr)
         values = _ridge_objective_batch(_whiten(X), candidates, coef)
         assert design.objective_ == pytest.approx(values.min(), rel=1e-9)
     # Fixed units stay; the objective is the R number up to the ridge.
@@ -264,7 +241,7 @@ def test_whole_arm_swap_found():
     # The search's moves nearly never swap two whole arms; with arms weighted
     # 1 and 2 the best split and its swapped labelling differ in objective.
     X = _covariates(9, 2, 11)
-    candidates = _all_assignments([3, 3, 3], np.full(9, -1))
+    candidates = all_assignments([3, 3, 3], np.full(9, -1))
     coef = _minmse_coefficients([1.0, 2.0], 2)
     best = _ridge_objective_batch(_whiten(X), candidates, coef).min()
     for seed in range(10):
@@ -368,7 +345,7 @@ def _rank_deficient(X, labels):
 
 
 def test_rank_deficient_split_fools_pseudo_inverse_but_not_minmse():
-    candidates = _all_assignments([6, 6], np.full(12, -1))
+    candidates = all_assignments([6, 6], np.full(12, -1))
     r_values = np.array([minmse_objective(_X_QUIRK, c) for c in candidates])
     r_choice = candidates[r_values.argmin()]
     # The R objective prefers a split that leaves level 0 out of one arm.

@@ -14,35 +14,14 @@ from skassign.datasets import make_tumor_mice
 from skassign.designs import CompleteRandomization, OptimalBalance, _optimal
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.metrics import moment_discrepancy
+from skassign.utils._testing import all_assignments
 
 # ---------------------------------------------------------------------------
 # Brute-force oracle, written independently of the implementation.
 
 
-def _all_assignments(n, sizes, fixed):
-    """Every labelling of n units with the given sizes and fixed units."""
-    fixed = np.asarray(fixed)
-    out = []
-
-    def rec(g, labels, remaining):
-        if g == len(sizes) - 1:
-            labels = labels.copy()
-            labels[list(remaining)] = g
-            out.append(labels)
-            return
-        need = sizes[g] - np.sum(fixed == g)
-        for chosen in combinations(sorted(remaining), need):
-            nxt = labels.copy()
-            nxt[list(chosen)] = g
-            rec(g + 1, nxt, remaining - set(chosen))
-
-    start = fixed.copy()
-    rec(0, start, set(np.flatnonzero(fixed < 0)))
-    return np.array(out)
-
-
 def _brute_force(X, sizes, fixed, rho, second_moments):
-    A = _all_assignments(X.shape[0], sizes, fixed)
+    A = all_assignments(sizes, fixed)
     m = len(sizes)
     onehot = (A[:, None, :] == np.arange(m)[None, :, None]).astype(float)
     onehot /= np.asarray(sizes, dtype=float)[None, :, None]
