@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 from skassign.base import BaseDesign, draw_assignments
 from skassign.metrics._minmse import _minmse_coefficients
 from skassign.utils._param_validation import Interval, Options, StrOptions
+from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["MinMSE"]
 
@@ -389,13 +390,6 @@ class _Relabeler:
             by_coef = arms[np.argsort(self.coef[arms], kind="stable")]
             mapping[by_q] = by_coef
         return mapping
-
-
-def _swappable_arms(sizes, fixed):
-    """Return the groups of arms of equal size without fixed units."""
-    has_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0]) > 0
-    free_arms = np.flatnonzero(~has_fixed)
-    return [free_arms[sizes[free_arms] == size] for size in np.unique(sizes[free_arms])]
 
 
 def _anneal(
@@ -892,7 +886,11 @@ class MinMSE(BaseDesign):
                 t0=self.t0,
                 tmax=self.tmax,
                 rng=rng,
-                classes=_swappable_arms(sizes, fixed),
+                # Arms of equal size without fixed units, whatever their
+                # coefficients: the relabeling the search keeps the best of.
+                classes=list(
+                    interchangeable_groups(super()._arm_classes(sizes, fixed)).values()
+                ),
                 progress=bar,
             )
         finally:
@@ -925,10 +923,9 @@ class MinMSE(BaseDesign):
         is a single treated arm with symmetric weights.
         """
         coef = self._coefficients()
-        has_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0]) > 0
         return [
-            ("fixed", g) if has_fixed[g] else ("free", int(size), float(coef[g]))
-            for g, size in enumerate(sizes)
+            key if key[0] == "fixed" else (*key, float(coef[g]))
+            for g, key in enumerate(super()._arm_classes(sizes, fixed))
         ]
 
     def sample_assignments(

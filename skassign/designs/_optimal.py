@@ -29,6 +29,7 @@ from skassign.utils._solver import (
     solve_scip,
     warn_at_limit,
 )
+from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["OptimalBalance"]
 
@@ -163,7 +164,7 @@ class _Problem:
         return self.sizes.shape[0]
 
 
-def _make_problem(X, sizes, fixed, rho, second_moments):
+def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
     """Moment columns, fixed-unit sums, capacities and symmetry classes."""
     F = _moment_columns(X, rho, second_moments)
     m = sizes.shape[0]
@@ -171,11 +172,8 @@ def _make_problem(X, sizes, fixed, rho, second_moments):
     C = np.zeros((m, F.shape[1]))
     np.add.at(C, fixed[is_fixed], F[is_fixed])
     n_fixed = np.bincount(fixed[is_fixed], minlength=m)
-    by_size = {}
-    for g in range(m):
-        if n_fixed[g] == 0:
-            by_size.setdefault(int(sizes[g]), []).append(g)
-    classes = [groups for groups in by_size.values() if len(groups) > 1]
+    groups = interchangeable_groups(arm_classes).values()
+    classes = [arms for arms in groups if len(arms) > 1]
     free = np.flatnonzero(~is_fixed)
     types, type_counts = _unit_types(F[free])
     return _Problem(
@@ -817,7 +815,14 @@ class OptimalBalance(BaseSolverDesign):
         heuristic_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         seed = scip_seed(rng)
         deadline = None if self.time_limit is None else start + self.time_limit
-        problem = _make_problem(X, sizes, fixed, self.rho, self.second_moments)
+        problem = _make_problem(
+            X,
+            sizes,
+            fixed,
+            self.rho,
+            self.second_moments,
+            self._arm_classes(sizes, fixed),
+        )
         n_free = problem.free.shape[0]
 
         def full(free_labels):

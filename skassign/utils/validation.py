@@ -18,6 +18,7 @@ __all__ = [
     "check_labels",
     "final_step",
     "get_labels",
+    "interchangeable_groups",
     "relabel_arms",
     "resolve_group_sizes",
 ]
@@ -244,6 +245,33 @@ def check_assignment(labels, sizes, fixed):
     return labels
 
 
+def interchangeable_groups(arm_classes):
+    """Return the groups a design treats alike: those sharing each class.
+
+    Parameters
+    ----------
+    arm_classes : sequence of hashable, length n_groups
+        Class of every group (see ``BaseDesign._arm_classes``); groups with
+        equal classes may swap labels.
+
+    Returns
+    -------
+    groups : dict
+        For every class, in order of its first group, the list of its groups
+        (ascending).
+
+    Examples
+    --------
+    >>> from skassign.utils.validation import interchangeable_groups
+    >>> interchangeable_groups([("free", 2), ("fixed", 1), ("free", 2)])
+    {('free', 2): [0, 2], ('fixed', 1): [1]}
+    """
+    groups = {}
+    for arm, key in enumerate(arm_classes):
+        groups.setdefault(key, []).append(arm)
+    return groups
+
+
 def relabel_arms(labels, arm_classes, rng):
     """Randomly permute interchangeable groups.
 
@@ -276,9 +304,7 @@ def relabel_arms(labels, arm_classes, rng):
     2
     """
     mapping = np.arange(len(arm_classes))
-    classes = {}
-    for arm, key in enumerate(arm_classes):
-        classes.setdefault(key, []).append(arm)
+    classes = interchangeable_groups(arm_classes)
     for key in sorted(classes, key=repr):
         arms = np.asarray(classes[key])
         if arms.size > 1:
