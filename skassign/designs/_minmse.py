@@ -109,7 +109,10 @@ def _whiten(X):
 
 
 def _arm_state(Z, labels, n_groups):
-    """Inverses ``M_g = (Z_g'Z_g + ridge I)^{-1}``, ``u_g = M_g zbar``, ``q_g``."""
+    """Every arm's ``A_g = Z_g'Z_g + ridge I``, ``M_g = A_g^{-1}``, ``u_g``, ``q_g``.
+
+    ``u_g = M_g zbar`` and ``q_g = zbar' u_g``.
+    """
     rank = Z.shape[1]
     zbar = Z.mean(axis=0)
     gram = np.empty((n_groups, rank, rank))
@@ -120,14 +123,14 @@ def _arm_state(Z, labels, n_groups):
     M = np.linalg.inv(gram)
     M = 0.5 * (M + M.swapaxes(-1, -2))
     u = M @ zbar
-    return M, u, u @ zbar
+    return gram, M, u, u @ zbar
 
 
 def _ridge_objective(Z, labels, coef):
     """Return the penalised minMSE objective of one assignment on whitened ``Z``."""
     if Z.shape[1] == 0:
         return 0.0
-    _, _, q = _arm_state(Z, labels, coef.shape[0])
+    *_, q = _arm_state(Z, labels, coef.shape[0])
     return float(coef @ q)
 
 
@@ -244,15 +247,7 @@ class _Annealer:
 
     def refresh(self):
         """Recompute everything from the labels (bounds the drift of updates)."""
-        rank = self.Z.shape[1]
-        self.A = np.empty((self.n_groups, rank, rank))
-        for g in range(self.n_groups):
-            Zg = self.Z[self.labels == g]
-            self.A[g] = Zg.T @ Zg
-        self.A += _RIDGE * np.eye(rank)
-        self.M = np.linalg.inv(self.A)
-        self.u = self.M @ self.zbar
-        self.q = self.u @ self.zbar
+        self.A, self.M, self.u, self.q = _arm_state(self.Z, self.labels, self.n_groups)
         self.f = float(self.coef @ self.q)
 
     def evaluate(self, units, new):
