@@ -21,11 +21,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
+from skassign.utils._parallel import parallel_in_order
 from skassign.utils._param_validation import (
     HasMethods,
     Interval,
@@ -135,12 +135,12 @@ def _refit_labels(estimator, X, seed, fit_params):
     return np.asarray(model.fit_predict(X, **fit_params)).astype(np.int64, copy=False)
 
 
-def _indexed_refit_labels(index, estimator, X, seed, fit_params):
-    """:func:`_refit_labels` tagged with its task index (for unordered results)."""
+def _draw_labels(draw, estimator, X, seed, fit_params):
+    """:func:`_refit_labels` for draw number ``draw``, named in any error."""
     try:
-        return index, _refit_labels(estimator, X, seed, fit_params)
+        return _refit_labels(estimator, X, seed, fit_params)
     except Exception as err:
-        _add_note(err, f"Raised while refitting the design for draw {index}.")
+        _add_note(err, f"Raised while refitting the design for draw {draw}.")
         raise
 
 
@@ -253,22 +253,19 @@ def sample_assignments(
     while len(kept) < n_assignments and n_drawn < max_draws:
         n_round = min(n_assignments - len(kept), max_draws - n_drawn)
         seeds = root.spawn(n_round)
-        # Unordered results let the bar tick as fits finish; the task index
-        # restores the drawing order, so the result does not depend on n_jobs.
-        results = Parallel(
-            n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered"
-        )(
-            delayed(_indexed_refit_labels)(i, design, X, seed, fit_params)
-            for i, seed in enumerate(seeds)
-        )
         if bar is not None:
             bar.total += n_round
             bar.refresh()
-        draws = [None] * n_round
-        for i, labels in results:
-            draws[i] = labels
-            if bar is not None:
-                bar.update(1)
+        draws = parallel_in_order(
+            _draw_labels,
+            [
+                (n_drawn + i, design, X, seed, fit_params)
+                for i, seed in enumerate(seeds)
+            ],
+            n_jobs=n_jobs,
+            verbose=verbose,
+            bar=bar,
+        )
         n_drawn += n_round
         for labels in draws:
             key = labels.tobytes()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.parallel import Parallel, delayed
 
 from skassign.base import _add_note, _refit_labels
 from skassign.inference._result import BaseResamplingTest
+from skassign.utils._parallel import parallel_in_order
 from skassign.utils._random import spawn_seeds
 
 __all__ = ["BootstrapTest"]
@@ -29,10 +29,9 @@ def _is_per_unit(value, n_samples):
 
 
 def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
-    """One bootstrap resample: units with replacement, the design refit on them.
+    """Bootstrap resample ``index``: units with replacement, the design refit on them.
 
-    Returns the task index (results arrive unordered), the resampled rows and
-    the design's labels of the resample.
+    Returns the resampled rows and the design's labels of the resample.
     """
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, n_samples, size=n_samples)
@@ -51,7 +50,7 @@ def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
             f"skassign.utils.set_random_states(clone(design), {design_seed}).",
         )
         raise
-    return index, rows, labels
+    return rows, labels
 
 
 class BootstrapTest(BaseResamplingTest):
@@ -191,19 +190,25 @@ class BootstrapTest(BaseResamplingTest):
     def _resample(self, X, assignment, n_groups, fit_params):
         n_samples = assignment.shape[0]
         seeds = spawn_seeds(self.random_state, self.n_resamples)
-        results = Parallel(
-            n_jobs=self.n_jobs, verbose=self.verbose, return_as="generator_unordered"
-        )(
-            delayed(_bootstrap_draw)(i, self.design, X, fit_params, seed, n_samples)
-            for i, seed in enumerate(seeds)
-        )
+        bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            results = tqdm(results, total=len(seeds), desc="bootstrap", unit="fit")
-        rows = np.empty((len(seeds), n_samples), dtype=np.int64)
-        labels = np.empty((len(seeds), n_samples), dtype=np.int64)
-        for i, rows_i, labels_i in results:
-            rows[i] = rows_i
-            labels[i] = labels_i
+            bar = tqdm(total=len(seeds), desc="bootstrap", unit="fit")
+        try:
+            results = parallel_in_order(
+                _bootstrap_draw,
+                [
+                    (i, self.design, X, fit_params, seed, n_samples)
+                    for i, seed in enumerate(seeds)
+                ],
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+                bar=bar,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        rows = np.array([rows for rows, _ in results], dtype=np.int64)
+        labels = np.array([labels for _, labels in results], dtype=np.int64)
         return labels, rows
