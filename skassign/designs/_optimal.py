@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from itertools import combinations, product
+from itertools import product
 from numbers import Integral, Real
 
 import numpy as np
 
 from skassign.base import BaseSolverDesign
-from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
+from skassign.metrics._balance import (
+    _group_moments,
+    _max_pairwise_discrepancy,
+    arm_pairs,
+)
 from skassign.utils._param_validation import Interval, StrOptions
 from skassign.utils._solver import (
     DIRECT_SCIP,
@@ -208,7 +212,7 @@ def _unit_types(F):
 
 
 def _pair_indices(m):
-    pairs = np.array(list(combinations(range(m), 2)), dtype=np.int64)
+    pairs = np.array(arm_pairs(m), dtype=np.int64).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
 
 

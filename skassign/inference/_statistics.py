@@ -171,8 +171,7 @@ class StatisticEvaluator:
         if self._weights is not None:
             return np.einsum("bmn,bn->bm", self._weights, Y)
         if self.statistic == "mean_difference":
-            _, means = group_moments(Y, self.labels, self.n_groups)
-            return means[:, self.treated] - means[:, [self.control]]
+            return self._mean_difference(Y)
         if self.statistic == "t":
             counts, means, var = group_moments(
                 Y, self.labels, self.n_groups, variances=True
@@ -198,6 +197,9 @@ class StatisticEvaluator:
         if self._weights is not None:
             return self(Y)
         Y = np.broadcast_to(np.asarray(Y, dtype=np.float64), self.labels.shape)
+        return self._mean_difference(Y)
+
+    def _mean_difference(self, Y):
         _, means = group_moments(Y, self.labels, self.n_groups)
         return means[:, self.treated] - means[:, [self.control]]
 
