@@ -226,11 +226,6 @@ def _pair_differences(problem, labels):
     return means[first] - means[second]
 
 
-def _discrepancy(problem, labels):
-    """Objective of free-unit labels: largest pairwise l1 distance of means."""
-    return float(np.abs(_pair_differences(problem, labels)).sum(axis=1).max())
-
-
 def _canonical_labels(labels, problem):
     """Rename interchangeable groups to the representative the model keeps.
 
