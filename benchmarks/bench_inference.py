@@ -12,8 +12,13 @@ run, and reports
   reference;
 * the p-values and the bootstrap distributions' mean and standard deviation,
   with the Monte Carlo error of their difference;
-* optionally (``--size N``), the rejection rate at the 5% level of the
-  skassign bootstrap over ``N`` simulated experiments without effect.
+* optionally (``--size N``), the validity of the tests: the rejection rate
+  at the 5% level (the size) and the coverage of the 95% intervals over
+  ``N`` simulated mice experiments without effect for the bootstrap with
+  OptimalBalance, and over ``--randomization-size M`` experiments each for
+  RandomizationTest with complete randomisation and with rerandomisation
+  (the experiments of the slow validity tests,
+  ``skassign.inference._simulation``).
 
 Results are printed as a table and written to
 ``benchmarks/results/bench_inference.json``. Timings on a shared machine are
@@ -22,7 +27,7 @@ noisy: both implementations are measured in the same run.
 Usage::
 
     python benchmarks/bench_inference.py                 # B = 1000
-    python benchmarks/bench_inference.py --n-resamples 200 --size 400
+    python benchmarks/bench_inference.py --size 400 --randomization-size 1000
 """
 
 import argparse
@@ -31,7 +36,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +50,16 @@ from _seed_reference import (  # noqa: E402
     inference,
     random_shuffle_groups,
 )
-from sklearn.base import clone  # noqa: E402
 from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 
 from skassign.datasets import make_tumor_mice, simulate_tumor_growth  # noqa: E402
-from skassign.exceptions import SolverError  # noqa: E402
+from skassign.designs import CompleteRandomization, Rerandomization  # noqa: E402
 from skassign.inference import BootstrapTest  # noqa: E402
+from skassign.inference._simulation import (  # noqa: E402
+    mice_bootstrap_experiment,
+    randomization_experiment,
+    rejection_and_coverage,
+)
 
 SEED_GROUPS = [1, 4, 5, 6, 8, 12, 14, 16, 17, 18]  # the case study's treated mice
 SEED_DELTA = -260.183
@@ -104,25 +112,25 @@ def _pvalue_z(p1, b1, p2, b2):
     return (p1 - p2) / se
 
 
-def _size_experiment(seed, n_resamples):
-    mice = make_tumor_mice(random_state=seed)
-    w = mice["initial_weight"].to_numpy()
-    X = ((w - w.mean()) / w.std(ddof=1)).reshape(-1, 1)
-    design = _optimal_balance(random_state=seed)
-    labels = design.fit_predict(X)
-    y = simulate_tumor_growth(w, labels, effect=0.0, noise_sd=50.0, random_state=seed)
-    test = BootstrapTest(
-        clone(design), n_resamples=n_resamples, random_state=seed, n_jobs=1
+def _validity(experiment, design, n_experiments, n_resamples, n_jobs):
+    """Size and coverage over ``n_experiments`` null experiments."""
+    results, seconds = _timed(
+        lambda: Parallel(n_jobs=n_jobs)(
+            delayed(experiment)(seed, design, 0.0, n_resamples)
+            for seed in range(n_experiments)
+        )
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            test.fit(X, y, labels)
-        except SolverError:
-            # A solver failure is the design's, not the test's: counted and
-            # reported, the experiment left out of the rate.
-            return np.nan
-    return test.pvalue_
+    kept = [r for r in results if not np.isnan(r[0])]
+    rate, coverage = rejection_and_coverage(kept)
+    return {
+        "n_experiments": len(kept),
+        "n_solver_errors": len(results) - len(kept),
+        "n_resamples": n_resamples,
+        "rejection_rate_at_0.05": rate,
+        "standard_error": float(np.sqrt(0.05 * 0.95 / len(kept))),
+        "coverage_of_95pct_intervals": coverage,
+        "wall_time_s": seconds,
+    }
 
 
 def main(argv=None):
@@ -135,6 +143,12 @@ def main(argv=None):
         "--size", type=int, default=0, help="null experiments for the size check"
     )
     parser.add_argument("--size-resamples", type=int, default=99)
+    parser.add_argument(
+        "--randomization-size",
+        type=int,
+        default=0,
+        help="null experiments for each RandomizationTest size check (B=39)",
+    )
     parser.add_argument(
         "--output", type=Path, default=HERE / "results" / "bench_inference.json"
     )
@@ -213,25 +227,29 @@ def main(argv=None):
         "ks_pvalue_null_distributions": float(ks.pvalue),
     }
 
+    validity = {}
     if args.size:
-        pvalues, size_time = _timed(
-            lambda: np.array(
-                Parallel(n_jobs=args.n_jobs)(
-                    delayed(_size_experiment)(seed, args.size_resamples)
-                    for seed in range(args.size)
-                )
-            )
+        validity["BootstrapTest, OptimalBalance (mice)"] = _validity(
+            mice_bootstrap_experiment,
+            _optimal_balance(),
+            args.size,
+            args.size_resamples,
+            args.n_jobs,
         )
-        failed = np.isnan(pvalues)
-        rate = float(np.mean(pvalues[~failed] <= 0.05))
-        results["size"] = {
-            "n_experiments": int((~failed).sum()),
-            "n_solver_errors": int(failed.sum()),
-            "n_resamples": args.size_resamples,
-            "rejection_rate_at_0.05": rate,
-            "standard_error": float(np.sqrt(0.05 * 0.95 / (~failed).sum())),
-            "wall_time_s": size_time,
-        }
+    if args.randomization_size:
+        for name, null_design in (
+            ("complete randomisation", CompleteRandomization()),
+            ("rerandomisation (acceptance 0.1)", Rerandomization(acceptance_prob=0.1)),
+        ):
+            validity[f"RandomizationTest, {name}"] = _validity(
+                randomization_experiment,
+                null_design,
+                args.randomization_size,
+                39,
+                args.n_jobs,
+            )
+    if validity:
+        results["validity"] = validity
 
     one_core_ms = 1e3 * one_core_cpu / n_one_core
     rows = [
@@ -266,13 +284,13 @@ def main(argv=None):
         f"{results['pvalue_difference_z']:.2f} standard errors; null SD ratio "
         f"{results['null_sd_ratio']:.3f}; KS p-value {ks.pvalue:.3f}"
     )
-    if args.size:
-        size = results["size"]
+    for name, row in validity.items():
         print(
-            f"  size at 0.05 over {size['n_experiments']} null experiments "
-            f"(B={size['n_resamples']}): {size['rejection_rate_at_0.05']:.3f} "
-            f"(SE {size['standard_error']:.3f}); {size['n_solver_errors']} "
-            "experiments stopped by a solver error"
+            f"  {name}: size at 0.05 {row['rejection_rate_at_0.05']:.3f} "
+            f"(SE {row['standard_error']:.3f}), coverage "
+            f"{row['coverage_of_95pct_intervals']:.3f}, over {row['n_experiments']} "
+            f"null experiments (B={row['n_resamples']}; "
+            f"{row['n_solver_errors']} stopped by a solver error)"
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -6,47 +6,23 @@ intervals. With 1000 experiments the standard error of a rate near 0.05 is
 0.007, so [0.03, 0.07] is about three standard errors either side.
 """
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 
 from skassign.datasets import make_tumor_mice, simulate_tumor_growth
 from skassign.designs import CompleteRandomization, Rerandomization
-from skassign.exceptions import SolverError
-from skassign.inference import BootstrapTest, RandomizationTest
+from skassign.inference import BootstrapTest
+from skassign.inference._simulation import (
+    mice_bootstrap_experiment,
+    randomization_experiment,
+    rejection_and_coverage,
+)
 
 pytestmark = pytest.mark.slow
 
 ALPHA = 0.05
 N_EXPERIMENTS = 1000
-
-
-def _prognostic_experiment(seed, design, effect, n=20, n_features=2):
-    """Covariates, assignment from the design, and outcomes with ``effect``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, n_features))
-    labels = clone(design).set_params(random_state=seed).fit_predict(X)
-    y = X @ np.linspace(1.0, 0.5, n_features) + effect * labels + rng.normal(size=n)
-    return X, y, labels
-
-
-def _randomization_experiment(seed, design, effect, n_resamples):
-    X, y, labels = _prognostic_experiment(seed, design, effect)
-    test = RandomizationTest(design, n_resamples=n_resamples, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # few resamples: unbounded intervals
-        test.fit(X, y, labels)
-    low, high = test.confidence_interval_
-    return test.pvalue_, low <= effect <= high
-
-
-def _rates(results):
-    pvalues = np.array([p for p, _ in results])
-    covered = np.array([c for _, c in results])
-    return np.mean(pvalues <= ALPHA), covered.mean()
 
 
 @pytest.mark.parametrize(
@@ -61,17 +37,17 @@ def test_randomization_test_size_and_coverage(design):
     # 39 resamples: a valid Monte Carlo test rejects with probability exactly
     # 2 / 40 = 0.05 under the null, so this checks validity, not precision.
     null = Parallel(n_jobs=2)(
-        delayed(_randomization_experiment)(seed, design, 0.0, 39)
+        delayed(randomization_experiment)(seed, design, 0.0, 39)
         for seed in range(N_EXPERIMENTS)
     )
-    size, coverage_null = _rates(null)
+    size, coverage_null = rejection_and_coverage(null)
     assert 0.03 <= size <= 0.07, size
     assert 0.93 <= coverage_null <= 0.97, coverage_null
     effect = Parallel(n_jobs=2)(
-        delayed(_randomization_experiment)(seed, design, 1.5, 39)
+        delayed(randomization_experiment)(seed, design, 1.5, 39)
         for seed in range(N_EXPERIMENTS, N_EXPERIMENTS + 500)
     )
-    power, coverage = _rates(effect)
+    power, coverage = rejection_and_coverage(effect)
     print(
         f"{type(design).__name__}: size {size:.3f}, coverage under the null "
         f"{coverage_null:.3f}; effect 1.5: power {power:.3f}, coverage {coverage:.3f}"
@@ -80,38 +56,17 @@ def test_randomization_test_size_and_coverage(design):
     assert power > size
 
 
-def _mice_bootstrap_experiment(seed, design, effect, n_resamples):
-    mice = make_tumor_mice(random_state=seed)
-    w = mice["initial_weight"].to_numpy()
-    X = ((w - w.mean()) / w.std(ddof=1)).reshape(-1, 1)
-    labels = clone(design).set_params(random_state=seed).fit_predict(X)
-    y = simulate_tumor_growth(
-        w, labels, effect=effect, noise_sd=50.0, random_state=seed
-    )
-    test = BootstrapTest(design, n_resamples=n_resamples, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            test.fit(X, y, labels)
-        except SolverError:
-            # The design's failure, not the test's: counted below.
-            return np.nan, np.nan
-    low, high = test.confidence_interval_
-    return test.pvalue_, low <= effect <= high
-
-
 def test_bootstrap_size_with_optimal_balance():
     designs = pytest.importorskip("skassign.designs")
     if not hasattr(designs, "OptimalBalance"):
         pytest.skip("OptimalBalance is not available on this branch")
     design = designs.OptimalBalance(rho=0.5)
     results = Parallel(n_jobs=2)(
-        delayed(_mice_bootstrap_experiment)(seed, design, 0.0, 99)
-        for seed in range(400)
+        delayed(mice_bootstrap_experiment)(seed, design, 0.0, 99) for seed in range(400)
     )
     failed = [p for p, _ in results if np.isnan(p)]
     results = [r for r in results if not np.isnan(r[0])]
-    size, coverage = _rates(results)
+    size, coverage = rejection_and_coverage(results)
     print(
         f"OptimalBalance bootstrap: size {size:.3f}, coverage {coverage:.3f} over "
         f"{len(results)} experiments ({len(failed)} stopped by a solver error)"
