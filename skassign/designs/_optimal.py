@@ -2,18 +2,21 @@
 
 The units are split into groups by a mixed-integer program that minimises
 the largest pairwise discrepancy between the groups' first and second
-moments. A tabu search on the same objective gives the solver a warm start
-and is usable alone for samples too large to solve exactly.
+moments. A tabu search on the same objective, followed by an exchange
+search that re-splits the units of two groups exactly, gives the solver a
+warm start and is usable alone for samples too large to solve exactly.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from skassign.base import BaseSolverDesign
 from skassign.metrics._balance import (
@@ -51,6 +54,22 @@ _TIE_WEIGHT = 0.05
 # for n free units. With one or two moment columns (one covariate) the
 # search needs a longer memory to leave the many near-equal local optima.
 _TENURE = {True: (0.02, 0.3), False: (0.02, 0.1)}
+# Tabu iterations per unit with ``heuristic_iter=None`` when no exchange
+# search follows (the tabu search then does the heuristic's work alone) and
+# when one does (it only gives the exchange search a start).
+_TABU_PER_UNIT = {False: 2000, True: 0}
+# Exchange search (pairs of groups re-split exactly): default number of
+# moves, the largest number of moment columns for which it is on by default
+# (with at least three groups: two groups are served better by the tabu
+# search and the two-group model), and the nearest candidates kept per
+# half-subset.
+_EXCHANGE_ITER = 400
+_EXCHANGE_MAX_COLUMNS = 2
+_EXCHANGE_NEIGHBOURS = 3
+# Consecutive moves without improvement, per pair of groups, after which the
+# exchange search perturbs its assignment by random swaps, and their number.
+_EXCHANGE_PATIENCE = 3
+_EXCHANGE_KICK = 3
 # Largest share of ``time_limit`` the warm-start heuristic may use; the
 # solver gets the rest.
 _HEURISTIC_SHARE = 0.8
@@ -366,14 +385,228 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     return best, done
 
 
-def _default_heuristic_iter(problem, method):
+def _exchange_union(n_cols):
+    """Largest number of units one exchange move re-splits.
+
+    A move enumerates ``2 ** (u / 2)`` subsets of each half of its ``u``
+    units. The balance a larger union can reach improves only like (number
+    of splits) ** (-1 / n_cols), while the nearest-neighbour search over the
+    subsets slows with the number of columns: many columns get smaller
+    unions and more moves.
+    """
+    if n_cols <= 2:
+        return 26
+    if n_cols <= 6:
+        return 20
+    return 16
+
+
+@lru_cache(maxsize=32)
+def _subset_bits(h):
+    """Every subset of ``h`` units as a 0/1 row, and the size of each subset."""
+    masks = np.arange(1 << h)
+    bits = ((masks[:, None] >> np.arange(h)) & 1).astype(np.float64)
+    counts = bits.sum(axis=1).astype(np.int64)
+    bits.flags.writeable = False
+    counts.flags.writeable = False
+    return bits, counts
+
+
+def _pair_values(sums, sizes, first, second):
+    """Discrepancy of every pair of groups from group sums ``(..., m, K)``."""
+    means = sums / sizes[:, None]
+    return np.abs(means[..., first, :] - means[..., second, :]).sum(axis=-1)
+
+
+def _move_score(values):
+    """Return the largest discrepancy, ties broken by the mean one (as in tabu)."""
+    if values.shape[-1] == 1:
+        return values[..., 0]
+    return values.max(axis=-1) + _TIE_WEIGHT * values.mean(axis=-1)
+
+
+def _exchange_move(problem, labels, sums, p, q, rng, n_union, first, second):
+    """Best re-split between groups ``p`` and ``q`` of (a sample of) their units.
+
+    Takes all free units of the two groups, or a random sample of at most
+    ``n_union`` of them, and finds by meet-in-the-middle the split (same
+    number to each group as before) whose group ``p`` sum is nearest, in the
+    objective's l1 norm, to the one that makes the two groups' moments
+    equal: the units are halved, the sums of all subsets of each half
+    enumerated, and for every left subset a k-d tree gives the
+    ``_EXCHANGE_NEIGHBOURS`` nearest right subsets of the complementary
+    size. With two groups the nearest split is the best one; with more, the
+    candidates are ranked by the whole objective.
+
+    Returns
+    -------
+    score : float
+        :func:`_move_score` of the best candidate.
+    units : ndarray
+        The units re-split.
+    to_p : ndarray
+        Those of ``units`` that go to group ``p`` (the others go to ``q``).
+    """
+    F, sizes = problem.F, problem.sizes
+    in_p = np.flatnonzero(labels == p)
+    in_q = np.flatnonzero(labels == q)
+    n_p = min(in_p.size, max(n_union // 2, n_union - in_q.size))
+    n_q = min(in_q.size, n_union - n_p)
+    if n_p < in_p.size:
+        in_p = rng.choice(in_p, n_p, replace=False)
+    if n_q < in_q.size:
+        in_q = rng.choice(in_q, n_q, replace=False)
+    units = rng.permutation(np.concatenate([in_p, in_q]))
+    rest_p = sums[p] - F[in_p].sum(axis=0)
+    pair_sum = sums[p] + sums[q]
+    # Groups p and q have equal moment means when p's sum is pair_sum
+    # n_p / (n_p + n_q); the chosen subset should supply the difference.
+    target = pair_sum * sizes[p] / (sizes[p] + sizes[q]) - rest_p
+    left, right = units[: units.size // 2], units[units.size // 2 :]
+    bits_left, count_left = _subset_bits(left.size)
+    bits_right, count_right = _subset_bits(right.size)
+    sums_left, sums_right = bits_left @ F[left], bits_right @ F[right]
+    pick_left, pick_right = [], []
+    for k in range(max(0, n_p - right.size), min(n_p, left.size) + 1):
+        rows_left = np.flatnonzero(count_left == k)
+        rows_right = np.flatnonzero(count_right == n_p - k)
+        n_near = min(_EXCHANGE_NEIGHBOURS, rows_right.size)
+        _, near = cKDTree(sums_right[rows_right]).query(
+            target - sums_left[rows_left], k=n_near, p=1
+        )
+        pick_left.append(np.repeat(rows_left, n_near))
+        pick_right.append(rows_right[np.reshape(near, -1)])
+    pick_left = np.concatenate(pick_left)
+    pick_right = np.concatenate(pick_right)
+    new_p = rest_p + sums_left[pick_left] + sums_right[pick_right]
+    new_sums = np.repeat(sums[None], new_p.shape[0], axis=0)
+    new_sums[:, p] = new_p
+    new_sums[:, q] = pair_sum - new_p
+    scores = _move_score(_pair_values(new_sums, sizes, first, second))
+    k = int(np.argmin(scores))
+    to_p = np.concatenate(
+        [
+            left[bits_left[pick_left[k]] > 0],
+            right[bits_right[pick_right[k]] > 0],
+        ]
+    )
+    return float(scores[k]), units, to_p
+
+
+def _exchange_search(problem, labels, rng, n_iter, deadline=None):
+    """Improve ``labels`` by an iterated local search re-splitting pairs of groups.
+
+    Every move picks a random pair of groups and replaces the split of (a
+    random sample of at most ``_exchange_union`` of) their units by the best
+    one (:func:`_exchange_move`): a neighbourhood of millions of
+    assignments, where a swap-based search sees hundreds. It pays off most
+    with few moment columns, where the optimum is a fine-grained
+    partition that single swaps cannot approach. After
+    ``_EXCHANGE_PATIENCE`` moves per pair without improvement the search
+    keeps the better of this local optimum and the previous one, and
+    continues from it after ``_EXCHANGE_KICK`` random swaps.
+
+    Parameters
+    ----------
+    problem : _Problem
+        The problem.
+    labels : ndarray of shape (n_free,)
+        Starting labels of the free units (honouring the capacities).
+    rng : numpy.random.Generator
+        Source of randomness (samples, pairs and perturbations).
+    n_iter : int
+        Number of moves.
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value at which to stop early.
+
+    Returns
+    -------
+    best : ndarray of shape (n_free,)
+        Best labels found (never worse than ``labels``).
+    n_done : int
+        Moves performed.
+    """
+    best = labels.copy()
+    first, second = _pair_indices(problem.n_groups)
+    open_ = problem.caps > 0
+    pairs = [
+        (p, q) for p, q in zip(first, second, strict=True) if open_[p] and open_[q]
+    ]
+    if not pairs or n_iter <= 0:
+        return best, 0
+    n_union = _exchange_union(problem.F.shape[1])
+    sizes = problem.sizes
+
+    def evaluate(labels):
+        sums = problem.C.copy()
+        np.add.at(sums, labels, problem.F)
+        values = _pair_values(sums, sizes, first, second)
+        return sums, float(values.max()), float(_move_score(values))
+
+    labels = labels.copy()
+    sums, worst, score = evaluate(labels)
+    best_value = worst
+    home, home_score = labels.copy(), score
+    n_fails, done = 0, 0
+    for it in range(n_iter):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        done = it + 1
+        p, q = pairs[rng.integers(len(pairs))]
+        new_score, units, to_p = _exchange_move(
+            problem, labels, sums, p, q, rng, n_union, first, second
+        )
+        # Sums are recomputed after every move, so require an improvement
+        # beyond rounding.
+        if new_score < score * (1.0 - 1e-9):
+            labels[units] = q
+            labels[to_p] = p
+            sums, worst, score = evaluate(labels)
+            n_fails = 0
+            if worst < best_value:
+                best_value, best = worst, labels.copy()
+            continue
+        n_fails += 1
+        if n_fails > _EXCHANGE_PATIENCE * len(pairs):
+            if score < home_score:
+                home, home_score = labels.copy(), score
+            else:
+                labels = home.copy()
+            for _ in range(_EXCHANGE_KICK):
+                i = rng.integers(labels.shape[0])
+                j = rng.choice(np.flatnonzero(labels != labels[i]))
+                labels[i], labels[j] = labels[j], labels[i]
+            sums, worst, score = evaluate(labels)
+            n_fails = 0
+    return best, done
+
+
+def _default_exchange_iter(problem, method):
+    """Return the exchange moves used when ``exchange_iter=None``.
+
+    ``_EXCHANGE_ITER`` moves when the objective has at most
+    ``_EXCHANGE_MAX_COLUMNS`` moment columns (one covariate) and there are
+    at least three groups, where the exchange search is far stronger than
+    swaps; none otherwise, or when the solver proves small problems quickly.
+    """
+    n_free, n_cols = problem.F.shape
+    if (
+        n_cols > _EXCHANGE_MAX_COLUMNS
+        or problem.n_groups < 3
+        or (method == "mip" and n_free <= _SMALL_PROBLEM)
+    ):
+        return 0
+    return _EXCHANGE_ITER
+
+
+def _default_heuristic_iter(problem, method, exchange=False):
     """Return the tabu-search iterations used when ``heuristic_iter=None``.
 
     A short search for problems the solver proves quickly (its length grows
     with the number of distinct free units: duplicates add no assignments
-    worth searching); otherwise ``2000 + 200 n``, capped so that the search
-    evaluates at most ``_MAX_AUTO_WORK`` moment differences in all (a few
-    seconds).
+    worth searching); otherwise ``2000 + 2000 n``, or 2000 when an exchange
+    search follows, capped so that the search evaluates at most
+    ``_MAX_AUTO_WORK`` moment differences in all (a few seconds).
     """
     n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
@@ -384,7 +617,7 @@ def _default_heuristic_iter(problem, method):
         _MAX_BLOCK,
     )
     cap = int(_MAX_AUTO_WORK / max(per_iteration, 1.0))
-    return max(2000, min(2000 + 200 * n_free, cap))
+    return max(2000, min(2000 + _TABU_PER_UNIT[exchange] * n_free, cap))
 
 
 def _sign_patterns(n_cols):
@@ -626,10 +859,12 @@ class OptimalBalance(BaseSolverDesign):
     :func:`~skassign.metrics.moment_discrepancy`. Which solved group becomes
     arm 0, 1, ... is then drawn at random, as the method prescribes.
 
-    A tabu search on the same objective gives the solver a warm start; with
-    ``method="heuristic"`` it is used alone, for samples too large to solve
-    exactly. Covariates are used as given: standardise them first (a
-    ``StandardScaler`` in a Pipeline).
+    A heuristic on the same objective gives the solver a warm start: a tabu
+    search over swaps of two units, followed, with one covariate and three
+    or more groups, by an exchange search that re-splits the units of two
+    groups at a time exactly. With ``method="heuristic"`` it is used alone,
+    for samples too large to solve exactly. Covariates are used as given:
+    standardise them first (a ``StandardScaler`` in a Pipeline).
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 
@@ -649,7 +884,7 @@ class OptimalBalance(BaseSolverDesign):
         ``"full"`` balances all cross-products (the covariance structure).
     method : {"mip", "heuristic"}, default="mip"
         ``"mip"`` solves the model exactly (within the limits), warm-started
-        by the heuristic; ``"heuristic"`` runs the tabu search alone.
+        by the heuristic; ``"heuristic"`` runs the heuristic alone.
     solver : str, default="pyscipopt"
         ``"pyscipopt"`` builds the model directly in SCIP (fastest); any
         other name is a cvxpy solver with integer support, for example
@@ -671,9 +906,19 @@ class OptimalBalance(BaseSolverDesign):
     heuristic_iter : int or None, default=None
         Iterations of the tabu search. ``None`` runs a short search when the
         solver will prove optimality quickly (at most 24 units to assign)
-        and otherwise ``2000 + 200 n`` iterations, capped at a few seconds'
-        worth of work. With a ``time_limit`` the warm start stops after 80%
-        of it at the latest.
+        and otherwise ``2000 + 2000 n`` iterations (2000 when an exchange
+        search follows), capped at a few seconds' worth of work.
+        With a ``time_limit`` the whole heuristic stops after 80% of it at
+        the latest.
+    exchange_iter : int or None, default=None
+        Moves of the exchange search that follows the tabu search. Each move
+        takes two groups and re-splits their units (a random sample of at
+        most 26 of them) exactly, by meet-in-the-middle over all subsets.
+        ``None`` makes 400 moves when the objective has at most two moment
+        columns (one covariate, or two with ``rho=0``), there are at least
+        three groups and more than 24 units are to be assigned, and none
+        otherwise: there the optimum is a fine-grained partition that swaps
+        of two units approach slowly. ``0`` switches it off.
     fallback : design or None, default=None
         Design used if the solver fails without an assignment; ``None``
         raises :class:`~skassign.exceptions.SolverError`.
@@ -709,6 +954,8 @@ class OptimalBalance(BaseSolverDesign):
         solver does not say).
     n_iter_ : int
         Iterations of the tabu search performed.
+    n_exchange_iter_ : int
+        Moves of the exchange search performed.
     fallback_ : estimator or None
         The fitted fallback design, if it was used.
     n_features_in_ : int
@@ -764,6 +1011,7 @@ class OptimalBalance(BaseSolverDesign):
         "node_limit": [Interval(Integral, 1, None, closed="left"), None],
         "mip_gap": [Interval(Real, 0, None, closed="left")],
         "heuristic_iter": [Interval(Integral, 0, None, closed="left"), None],
+        "exchange_iter": [Interval(Integral, 0, None, closed="left"), None],
         "verbose": ["verbose"],
     }
 
@@ -781,6 +1029,7 @@ class OptimalBalance(BaseSolverDesign):
         node_limit=None,
         mip_gap=0.0,
         heuristic_iter=None,
+        exchange_iter=None,
         fallback=None,
         random_state=None,
         verbose=0,
@@ -796,6 +1045,7 @@ class OptimalBalance(BaseSolverDesign):
         self.node_limit = node_limit
         self.mip_gap = mip_gap
         self.heuristic_iter = heuristic_iter
+        self.exchange_iter = exchange_iter
         self.fallback = fallback
         self.random_state = random_state
         self.verbose = verbose
@@ -829,10 +1079,13 @@ class OptimalBalance(BaseSolverDesign):
             labels[problem.free] = free_labels
             return labels
 
-        # Heuristic.
+        # Heuristic: tabu search, then exchange search.
+        n_exchange = self.exchange_iter
+        if n_exchange is None:
+            n_exchange = _default_exchange_iter(problem, self.method)
         n_iter = self.heuristic_iter
         if n_iter is None:
-            n_iter = _default_heuristic_iter(problem, self.method)
+            n_iter = _default_heuristic_iter(problem, self.method, n_exchange > 0)
         heuristic_deadline = deadline
         if deadline is not None and self.method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
@@ -840,12 +1093,16 @@ class OptimalBalance(BaseSolverDesign):
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
         )
+        warm, self.n_exchange_iter_ = _exchange_search(
+            problem, warm, heuristic_rng, n_exchange, heuristic_deadline
+        )
         warm = _canonical_labels(warm, problem)
         warm_value = self._objective(X, full(warm))
         if self.verbose:
             print(
                 f"[OptimalBalance] heuristic: objective {warm_value:.6g} after "
-                f"{self.n_iter_} iterations ({time.perf_counter() - start:.3f} s)"
+                f"{self.n_iter_} tabu iterations and {self.n_exchange_iter_} "
+                f"exchange moves ({time.perf_counter() - start:.3f} s)"
             )
         if self.method == "heuristic" or n_free == 0 or warm_value == 0:
             # Nothing left to prove when no unit is free or the heuristic
@@ -854,7 +1111,7 @@ class OptimalBalance(BaseSolverDesign):
             self.status_ = "heuristic"
             if exact:
                 self.status_ = "optimal"
-            elif self.n_iter_ < n_iter:
+            elif self.n_iter_ < n_iter or self.n_exchange_iter_ < n_exchange:
                 self.status_ = "time_limit"
             self.bound_ = float(warm_value) if exact else float("nan")
             self.gap_ = 0.0 if exact else float("nan")

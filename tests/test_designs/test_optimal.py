@@ -135,6 +135,115 @@ def test_heuristic_finds_the_small_optimum(second_moments):
     assert np.isnan(design.bound_) and np.isnan(design.gap_)
 
 
+@pytest.mark.parametrize(
+    "n, n_features, sizes, second_moments, rho, n_fixed",
+    [case for case in ORACLE_CASES if len(case[2]) == 2],
+)
+def test_one_exchange_move_finds_the_two_group_optimum(
+    n, n_features, sizes, second_moments, rho, n_fixed
+):
+    # With two groups and at most 16 units a single exchange move re-splits
+    # all free units, and its meet-in-the-middle search is exact.
+    rng = np.random.default_rng(n * 100 + n_features * 10 + n_fixed)
+    X = rng.normal(size=(n, n_features))
+    fixed = np.full(n, -1)
+    if n_fixed:
+        units = rng.choice(n, n_fixed, replace=False)
+        fixed[units] = rng.integers(0, len(sizes), n_fixed)
+    expected, _ = _brute_force(X, sizes, fixed, rho, second_moments)
+    design = OptimalBalance(
+        group_sizes=sizes,
+        rho=rho,
+        second_moments=second_moments,
+        method="heuristic",
+        heuristic_iter=0,
+        exchange_iter=1,
+        random_state=0,
+    ).fit(X, fixed_labels=fixed)
+    assert (design.n_iter_, design.n_exchange_iter_) == (0, 1)
+    assert design.objective_ == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert np.bincount(design.labels_).tolist() == sizes
+    np.testing.assert_array_equal(design.labels_[fixed >= 0], fixed[fixed >= 0])
+
+
+@pytest.mark.parametrize(
+    "n, n_features, sizes, n_fixed",
+    [(30, 1, [10, 10, 10], 0), (45, 2, [20, 15, 10], 5), (60, 1, [15, 15, 15, 15], 6)],
+)
+def test_exchange_search_keeps_sizes_and_fixed_units_and_never_worsens(
+    n, n_features, sizes, n_fixed
+):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, n_features))
+    fixed = np.full(n, -1)
+    fixed[rng.choice(n, n_fixed, replace=False)] = rng.integers(0, len(sizes), n_fixed)
+    common = dict(
+        n_groups=len(sizes),
+        group_sizes=sizes,
+        method="heuristic",
+        heuristic_iter=50,
+        random_state=1,
+    )
+    tabu = OptimalBalance(exchange_iter=0, **common).fit(X, fixed_labels=fixed)
+    both = OptimalBalance(exchange_iter=30, **common).fit(X, fixed_labels=fixed)
+    assert both.n_exchange_iter_ == 30
+    # The exchange search starts from the tabu search's result.
+    assert both.objective_ <= tabu.objective_
+    assert np.bincount(both.labels_).tolist() == sizes
+    np.testing.assert_array_equal(both.labels_[fixed >= 0], fixed[fixed >= 0])
+    assert both.objective_ == pytest.approx(moment_discrepancy(X, both.labels_))
+    again = OptimalBalance(exchange_iter=30, **common).fit(X, fixed_labels=fixed)
+    np.testing.assert_array_equal(again.labels_, both.labels_)
+
+
+def test_exchange_search_default_is_for_one_covariate_and_three_groups():
+    rng = np.random.default_rng(0)
+
+    def default(n, n_features, m, method="mip", rho=0.5):
+        X = rng.normal(size=(n, n_features))
+        sizes = np.full(m, n // m)
+        problem = _optimal._make_problem(
+            X, sizes, np.full(n, -1), rho, "diagonal", [("free", n // m)] * m
+        )
+        return _optimal._default_exchange_iter(problem, method)
+
+    assert default(30, 1, 3) == default(60, 1, 4) == _optimal._EXCHANGE_ITER
+    assert default(30, 2, 3, rho=0.0) == _optimal._EXCHANGE_ITER
+    assert default(20, 1, 4, method="heuristic") == _optimal._EXCHANGE_ITER
+    assert default(30, 2, 3) == default(30, 3, 3) == 0  # more moment columns
+    assert default(40, 1, 2) == 0  # two groups: tabu search and the model
+    assert default(24, 1, 3) == 0  # the solver proves small problems
+
+
+def test_exchange_move_samples_large_groups():
+    # Groups larger than the move's union: a random sample of each is
+    # re-split, keeping how many units each group gives.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 1))
+    sizes = np.array([60, 30])
+    problem = _optimal._make_problem(
+        X, sizes, np.full(90, -1), 0.5, "diagonal", [("free", 60), ("free", 30)]
+    )
+    labels = _optimal._random_labels(problem.caps, rng)
+    sums = problem.C.copy()
+    np.add.at(sums, labels, problem.F)
+    first, second = _optimal._pair_indices(2)
+    score, units, to_p = _optimal._exchange_move(
+        problem, labels, sums, 0, 1, rng, 26, first, second
+    )
+    assert units.shape == (26,) and np.unique(units).shape == (26,)
+    assert np.isin(to_p, units).all()
+    assert to_p.shape[0] == np.count_nonzero(labels[units] == 0) == 13
+    moved = labels.copy()
+    moved[units] = 1
+    moved[to_p] = 0
+    assert np.bincount(moved).tolist() == [60, 30]
+    before = _optimal._pair_differences(problem, labels)
+    after = _optimal._pair_differences(problem, moved)
+    assert score == pytest.approx(np.abs(after).sum(), rel=1e-9)
+    assert score <= np.abs(before).sum() + 1e-12
+
+
 def test_seed_mice_example():
     mice = make_tumor_mice()
     w = mice["initial_weight"]
