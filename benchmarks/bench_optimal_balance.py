@@ -16,12 +16,18 @@ table per item; everything is also written to
    with 30 s.
 4. The heuristic alone on n = 1000, 5 covariates, 4 groups, against the
    median objective of complete randomisation.
+5. How attainable item 3's target is: for every scale configuration, a
+   Gaussian estimate of the expected number of assignments whose objective
+   is at most half the plain formulation's, and of the objective at which
+   that number is one (the scale of the optimum). It reads item 3's results
+   and checks itself on the configurations whose optimum is proven.
 
 Usage::
 
     python benchmarks/bench_optimal_balance.py            # full protocol
     python benchmarks/bench_optimal_balance.py --quick    # a few minutes
     python benchmarks/bench_optimal_balance.py --items 1 4
+    python benchmarks/bench_optimal_balance.py --items 5  # from item 3's JSON
 
 Timings are wall-clock on a shared machine: the reference and skassign are
 always measured alternately in the same run so that load affects both.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import time
@@ -48,6 +55,7 @@ sys.path.insert(0, str(HERE.parent))
 from skassign.base import draw_assignments  # noqa: E402
 from skassign.datasets import make_tumor_mice  # noqa: E402
 from skassign.designs import OptimalBalance  # noqa: E402
+from skassign.designs._optimal import _moment_columns  # noqa: E402
 from skassign.metrics import moment_discrepancy  # noqa: E402
 from skassign.metrics._balance import (  # noqa: E402
     _group_moments,
@@ -302,14 +310,19 @@ def item_scale(configs, budget, reference_budget, long_run=0.0):
         if long_run > 0 and ratio > 0.5:
             # How far below the plain formulation can one get at all? A much
             # longer run of OptimalBalance gives the best objective known.
+            # The heuristic the defaults use for the configuration runs for
+            # its whole share of the time limit.
+            search = {"heuristic_iter": 10**9}
+            if n_features == 1 and m >= 3:
+                search = {"exchange_iter": 10**9}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 best = OptimalBalance(
                     n_groups=m,
                     group_sizes=sizes,
                     time_limit=long_run,
-                    heuristic_iter=10**9,
                     random_state=1,
+                    **search,
                 ).fit(X)
             long = {
                 "time_limit": long_run,
@@ -332,6 +345,7 @@ def item_scale(configs, budget, reference_budget, long_run=0.0):
                     "time": elapsed,
                     "nodes": design.n_nodes_,
                     "heuristic_iterations": design.n_iter_,
+                    "exchange_moves": design.n_exchange_iter_,
                 },
                 "ratio": ratio,
                 "pass": bool(ratio <= 0.5),
@@ -401,6 +415,124 @@ def item_heuristic(n_draws, time_limit):
     return row
 
 
+# ---------------------------------------------------------------------------
+# Item 5: how attainable is item 3's target?
+
+
+def _uniform_l1_ball(rng, size, dim):
+    """Points drawn uniformly from the unit l1 ball in ``dim`` dimensions."""
+    spacings = rng.exponential(size=(size, dim + 1))
+    points = spacings[:, :dim] / spacings.sum(axis=1, keepdims=True)
+    return points * rng.choice([-1.0, 1.0], size=(size, dim))
+
+
+def log_expected_count(X, sizes, rho, n_draws=200_000, seed=0):
+    """Expected number of assignments with objective at most ``t``, as ``c t**d``.
+
+    Under complete randomisation with these group sizes the differences
+    ``D_g = mu_g - mu_m`` of the groups' moment means (the weighted moment
+    columns the objective sums) are approximately jointly normal, with the
+    exact covariance of sampling without replacement. The objective is at
+    most ``t`` on the region ``{max_(p<q) |mu_p - mu_q|_1 <= t}`` of ``d =
+    (m - 1) K`` dimensions, of volume ``V t**d``; the count is the number of
+    assignments times the normal density at 0 times that volume. ``V`` is
+    the volume of ``m - 1`` unit l1 balls times the Monte Carlo probability
+    that points drawn uniformly from them also satisfy the other pairs'
+    constraints.
+
+    Returns
+    -------
+    log_c : float
+        Natural logarithm of ``c``.
+    d : int
+        Dimension (the exponent of ``t``).
+    """
+    F = _moment_columns(X, rho, "diagonal")
+    n, K = F.shape
+    m = len(sizes)
+    S = np.atleast_2d(np.cov(F, rowvar=False))
+    # Cov(mu_g, mu_h) = S (1[g = h] / n_g - 1 / n); D = A mu.
+    G = np.diag(1.0 / np.asarray(sizes, dtype=float)) - 1.0 / n
+    A = np.hstack([np.eye(m - 1), -np.ones((m - 1, 1))])
+    d = (m - 1) * K
+    log_det = K * np.linalg.slogdet(A @ G @ A.T)[1] + (m - 1) * np.linalg.slogdet(S)[1]
+    log_density = -0.5 * d * math.log(2 * math.pi) - 0.5 * log_det
+    rng = np.random.default_rng(seed)
+    D = [_uniform_l1_ball(rng, n_draws, K) for _ in range(m - 1)]
+    inside = np.ones(n_draws, dtype=bool)
+    for g, h in combinations(range(m - 1), 2):
+        inside &= np.abs(D[g] - D[h]).sum(axis=1) <= 1.0
+    log_volume = (m - 1) * (K * math.log(2) - math.lgamma(K + 1)) + math.log(
+        inside.mean()
+    )
+    log_assignments = math.lgamma(n + 1) - sum(math.lgamma(s + 1) for s in sizes)
+    return log_assignments + log_density + log_volume, d
+
+
+def item_attainable(scale_rows):
+    print(
+        "\n5. How attainable is item 3's target (objective <= half the plain "
+        "formulation's)?\n   Gaussian estimate of the number of assignments "
+        "below a value; t* is the value where it is 1"
+    )
+    print(
+        f"   {'n':>3s} {'cov':>3s} {'m':>2s} | {'target':>9s} {'E[count]':>9s} "
+        f"{'t*':>9s} | {'plain':>9s} {'ours':>9s} {'best known':>10s} {'proven':>9s}"
+    )
+    rows = []
+    for row in scale_rows:
+        n, n_features, m = row["n"], row["n_features"], row["n_groups"]
+        X = np.random.default_rng(1000 * n + 10 * n_features + m).normal(
+            size=(n, n_features)
+        )
+        base, extra = divmod(n, m)
+        sizes = [base + (g < extra) for g in range(m)]
+        log_c, d = log_expected_count(X, sizes, 0.5)
+        plain = row["plain"]["objective"]
+        target = 0.5 * plain
+        best = min(
+            row["ours"]["objective"],
+            (row["long_run"] or {}).get("objective", np.inf),
+        )
+        proven = plain if row["plain"]["status"] == "optimal" else None
+        estimate = {
+            "n": n,
+            "n_features": n_features,
+            "n_groups": m,
+            "dimension": d,
+            "target": target,
+            "log10_expected_count": (log_c + d * math.log(target)) / math.log(10),
+            "t_star": math.exp(-log_c / d),
+            "best_known": best,
+            "proven_optimum": proven,
+        }
+        rows.append(estimate)
+        print(
+            f"   {n:3d} {n_features:3d} {m:2d} | {target:9.3g} "
+            f"{10 ** estimate['log10_expected_count']:9.2g} "
+            f"{estimate['t_star']:9.3g} | {plain:9.3g} "
+            f"{row['ours']['objective']:9.3g} {best:10.3g} "
+            f"{proven if proven is not None else float('nan'):9.3g}",
+            flush=True,
+        )
+    checks = [r for r in rows if r["proven_optimum"]]
+    print(
+        "   check against proven optima, t* / optimum: "
+        + ", ".join(
+            f"{r['n']}-{r['n_features']}-{r['n_groups']} "
+            f"{r['t_star'] / r['proven_optimum']:.2f}"
+            for r in checks
+        )
+    )
+    unlikely = [r for r in rows if r["log10_expected_count"] < 0]
+    print(
+        f"   expected count below 1 in {len(unlikely)} of {len(rows)} "
+        "configurations: "
+        + ", ".join(f"{r['n']}-{r['n_features']}-{r['n_groups']}" for r in unlikely)
+    )
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -408,7 +540,7 @@ def main(argv=None):
         action="store_true",
         help="a subset: fewer repeats, 3 scale configurations, shorter budgets",
     )
-    parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--budget", type=float, default=None)
     parser.add_argument("--reference-budget", type=float, default=None)
@@ -477,6 +609,10 @@ def main(argv=None):
             **run,
             **item_heuristic(200 if args.quick else 1000, time_limit=4.8),
         }
+    if 5 in args.items:
+        if "scale" not in report:
+            parser.error("item 5 needs item 3's results: run --items 3 5")
+        report["attainable"] = {**run, "rows": item_attainable(report["scale"]["rows"])}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, default=_json_default))
     print(f"\nResults written to {args.output}")
