@@ -371,8 +371,15 @@ def solve_cvxpy(problem, variables, solver, solver_params=None, limits=None):
             warnings.simplefilter("ignore")
             problem.solve(solver=solver, **params)
     except cp.error.SolverError as err:
+        hint = ""
+        if solver == "HIGHS" and "threads" in params:
+            hint = (
+                " HiGHS sizes its thread pool at its first solve in a process, "
+                "and a later solve asking for another number of threads fails: "
+                "give the same `threads` to every HiGHS solve, or none."
+            )
         raise SolverError(
-            f"cvxpy solver {solver!r} failed ({err}). Pass "
+            f"cvxpy solver {solver!r} failed ({err}).{hint} Pass "
             "solver_params={'verbose': True} to see the solver log."
         ) from err
     elapsed = time.perf_counter() - start

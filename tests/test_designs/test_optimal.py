@@ -419,7 +419,7 @@ def test_cvxpy_engine_limits_and_params():
         solver="highs",
         node_limit=5,
         time_limit=None,
-        solver_params={"threads": 1},
+        solver_params={"mip_heuristic_effort": 0.1},
         random_state=0,
     )
     with pytest.warns(SolverWarning, match="node_limit"):

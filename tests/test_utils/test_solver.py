@@ -122,3 +122,13 @@ def test_relative_gap_and_seed():
     assert relative_gap(np.inf, 0.0) == np.inf
     seeds = [scip_seed(np.random.RandomState(s)) for s in range(50)]
     assert all(0 <= s < 2**31 for s in seeds)
+
+
+def test_highs_thread_count_change_is_explained():
+    # HiGHS fixes its thread pool at the first solve of the process; a later
+    # solve asking for another count fails inside HiGHS.
+    x = cp.Variable(3, boolean=True)
+    problem = cp.Problem(cp.Minimize(cp.sum(x)), [cp.sum(x) >= 2])
+    assert solve_cvxpy(problem, x, "HIGHS").status == "optimal"
+    with pytest.raises(SolverError, match="thread pool.*same `threads`"):
+        solve_cvxpy(problem, x, "HIGHS", {"threads": 13})
