@@ -40,12 +40,19 @@ from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["OptimalBalance"]
 
-# Largest number of floats in one vectorised neighbourhood evaluation of the
-# tabu search; larger neighbourhoods are sampled.
-_MAX_BLOCK = 300_000
+# Largest number of moment differences in one neighbourhood scan of the
+# tabu search (before pruning, about 10 ms); larger neighbourhoods are
+# sampled.
+_MAX_BLOCK = 30_000_000
+# Tabu iterations in the first call of the compiled kernel; the deadline is
+# checked between calls, and a call shorter than _CHUNK_SECONDS doubles the
+# next one.
+_TABU_CHUNK = 1
+_PATIENCE = 1600
+_CHUNK_SECONDS = 0.01
 # Work budget of the automatic heuristic_iter, in moment differences
-# evaluated (a few seconds of vectorised arithmetic).
-_MAX_AUTO_WORK = 6e8
+# evaluated (seconds of the compiled kernel).
+_MAX_AUTO_WORK = 1e10
 # Weight of the mean pairwise discrepancy in the tabu search's move score:
 # it breaks ties between moves with the same largest discrepancy, which
 # otherwise leave the search on plateaus.
@@ -57,7 +64,7 @@ _TENURE = {True: (0.02, 0.3), False: (0.02, 0.1)}
 # Tabu iterations per unit with ``heuristic_iter=None`` when no exchange
 # search follows (the tabu search then does the heuristic's work alone) and
 # when one does (it only gives the exchange search a start).
-_TABU_PER_UNIT = {False: 2000, True: 0}
+_TABU_PER_UNIT = {False: 10000, True: 0}
 # Exchange search (pairs of groups re-split exactly): default number of
 # moves, the largest number of moment columns for which it is on by default
 # (with at least three groups: two groups are served better by the tabu
@@ -232,7 +239,8 @@ def _unit_types(F):
 
 def _pair_indices(m):
     pairs = np.array(arm_pairs(m), dtype=np.int64).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
+    # Contiguous copies: the compiled kernel is specialised on memory layout.
+    return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
 
 
 def _pair_differences(problem, labels):
@@ -276,16 +284,65 @@ def _random_labels(caps, rng):
     return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
 
 
+def _swap_coefficients(problem):
+    """Pairs touched by a swap between two groups, and their coefficients.
+
+    Returns
+    -------
+    touched : ndarray of shape (m, m, 2 m - 3)
+        ``touched[p, q]``: indices of the pairs of groups containing ``p`` or
+        ``q`` (padded with -1 on the diagonal).
+    coef : ndarray of shape (m, m, n_pairs)
+        Change of every pair difference per unit of ``F[j] - F[i]`` when unit
+        ``i`` moves from group ``p`` to ``q`` and unit ``j`` from ``q`` to
+        ``p``.
+    """
+    m = problem.n_groups
+    inv = 1.0 / problem.sizes
+    first, second = _pair_indices(m)
+    change = np.zeros((m, m, m))
+    touched = np.full((m, m, max(2 * m - 3, 1)), -1, dtype=np.int64)
+    for p, q in product(range(m), repeat=2):
+        if p != q:
+            change[p, q, p] += inv[p]
+            change[p, q, q] -= inv[q]
+            pairs = np.flatnonzero(
+                (first == p) | (first == q) | (second == p) | (second == q)
+            )
+            touched[p, q, : pairs.shape[0]] = pairs
+    coef = change[:, :, first] - change[:, :, second]
+    return touched, np.ascontiguousarray(coef)
+
+
+@lru_cache(maxsize=1)
+def _compile_search():
+    """Compile (or load from numba's cache) the tabu kernel, once per process.
+
+    Runs a one-iteration search on four units, so that a fit's time limit is
+    not spent compiling.
+    """
+    X = np.arange(4.0)[:, None]
+    problem = _make_problem(
+        X, np.array([2, 2]), np.full(4, -1), 0.5, "diagonal", [("free", 2)] * 2
+    )
+    rng = np.random.default_rng(0)
+    _tabu_search(problem, _random_labels(problem.caps, rng), rng, 1)
+
+
 def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     """Swap-based tabu search on the largest pairwise moment discrepancy.
 
-    Every iteration evaluates, in one vectorised step, the objective after
-    swapping every pair of units in different groups (a random subset of
-    units when the neighbourhood is large), using incremental updates of the
+    Every iteration evaluates the objective after swapping every pair of
+    units in different groups (the pairs within a random subset of units
+    when the neighbourhood is large), using incremental updates of the
     pairwise mean differences, and makes the best swap whose units are not
     tabu (a tabu swap is allowed if it beats the best assignment so far).
-    Swapped units stay tabu for a random number of iterations, which lets
-    the search climb out of local optima.
+    Moves are scored by the largest discrepancy plus ``_TIE_WEIGHT`` times
+    the mean one, which breaks ties that would otherwise leave the search
+    on plateaus. Swapped units stay tabu for a random number of iterations,
+    which lets the search climb out of local optima. The iterations run in
+    a compiled kernel (:func:`~skassign.designs._optimal_kernels.tabu_iterations`),
+    in chunks between which the deadline is checked.
 
     Parameters
     ----------
@@ -307,81 +364,67 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     n_done : int
         Iterations performed.
     """
-    F = problem.F
+    F = np.ascontiguousarray(problem.F)
     n_free, n_cols = F.shape
     m = problem.n_groups
-    best = labels.copy()
+    best = np.array(labels, dtype=np.int64)
     if n_free < 2 or m < 2 or n_iter <= 0:
         return best, 0
-    labels = labels.copy()
-    inv = 1.0 / problem.sizes
+    labels = best.copy()
     first, second = _pair_indices(m)
-    n_pairs = first.shape[0]
-    # coef[p, q] is the change of every pair difference per unit of
-    # F[j] - F[i] when unit i moves from group p to q and unit j from q to p.
-    change = np.zeros((m, m, m))
-    for p, q in product(range(m), repeat=2):
-        if p != q:
-            change[p, q, p] += inv[p]
-            change[p, q, q] -= inv[q]
-    coef = change[:, :, first] - change[:, :, second]
-    per_pair = n_pairs * n_cols
-    n_sample = n_free
-    if n_free * (n_free - 1) // 2 * per_pair > _MAX_BLOCK:
-        n_sample = max(2, int(np.sqrt(2.0 * _MAX_BLOCK / per_pair)))
-    tri_i, tri_j = np.triu_indices(n_sample, 1)
-    if n_sample == n_free:
-        cand_i, cand_j = tri_i, tri_j
-        delta = F[cand_j] - F[cand_i]
-    diff = _pair_differences(problem, labels)
-    best_value = np.abs(diff).sum(axis=1).max()
+    touched, coef = _swap_coefficients(problem)
+    n_sample, _ = _neighbourhood(n_free, m, n_cols)
+    # Imported here, so that importing skassign.designs does not import
+    # numba.
+    from skassign.designs._optimal_kernels import tabu_iterations
+
+    diff = np.ascontiguousarray(_pair_differences(problem, labels))
+    best_value = float(np.abs(diff).sum(axis=1).max())
     tabu = np.zeros(n_free, dtype=np.int64)
     short, long = _TENURE[n_cols <= 2]
     low = 1 + int(short * n_free)
     high = low + 2 + int(long * n_free)
-    done = 0
-    for it in range(n_iter):
-        if it % 1024 == 0:
-            tenures = rng.integers(low, high + 1, size=(1024, 2))
-        if n_sample < n_free:
-            subset = rng.choice(n_free, n_sample, replace=False)
-            cand_i, cand_j = subset[tri_i], subset[tri_j]
-            delta = F[cand_j] - F[cand_i]
-        # Only swaps of different units between different groups change
-        # anything.
-        group_i, group_j = labels[cand_i], labels[cand_j]
-        split = np.flatnonzero(
-            (group_i != group_j) & (problem.types[cand_i] != problem.types[cand_j])
+    args = (
+        F,
+        problem.types,
+        np.ascontiguousarray(problem.C),
+        1.0 / problem.sizes,
+        first,
+        second,
+        touched,
+        coef,
+        labels,
+        best,
+        tabu,
+        diff,
+        np.arange(n_free),
+        np.array([best_value, 0.0]),
+    )
+    # The kernel's result does not depend on where the chunks end, so their
+    # length may follow the clock: long enough to make the calls' overhead
+    # negligible, short enough to check the deadline often.
+    done, chunk = 0, _TABU_CHUNK
+    while done < n_iter:
+        stop = min(n_iter, done + chunk)
+        tick = time.perf_counter()
+        best_value = tabu_iterations(
+            *args,
+            best_value,
+            done,
+            stop,
+            n_sample,
+            low,
+            high,
+            _TIE_WEIGHT,
+            _PATIENCE * n_free,
+            rng,
         )
-        pair_i, pair_j = cand_i[split], cand_j[split]
-        group_i, group_j = group_i[split], group_j[split]
-        pair_delta = delta[split]
-        c = coef[group_i, group_j]
-        values = np.abs(diff + pair_delta[:, None, :] * c[:, :, None]).sum(axis=2)
-        if n_pairs == 1:
-            worst = values[:, 0]
-            score = worst
-        else:
-            worst = values.max(axis=1)
-            score = worst + _TIE_WEIGHT * values.mean(axis=1)
-        allowed = ((tabu[pair_i] <= it) & (tabu[pair_j] <= it)) | (worst < best_value)
-        done = it + 1
-        if allowed.any():
-            score[~allowed] = np.inf
-            k = int(np.argmin(score))
-            i, j = pair_i[k], pair_j[k]
-            diff += c[k][:, None] * pair_delta[k][None, :]
-            labels[i], labels[j] = labels[j], labels[i]
-            tabu[i] = it + tenures[it % 1024, 0]
-            tabu[j] = it + tenures[it % 1024, 1]
-            if worst[k] < best_value:
-                best_value = worst[k]
-                best = labels.copy()
-        if it % 256 == 255:
-            # Incremental updates accumulate rounding error; resynchronise.
-            diff = _pair_differences(problem, labels)
-        if deadline is not None and it % 16 == 15 and time.perf_counter() > deadline:
+        done = stop
+        now = time.perf_counter()
+        if deadline is not None and now > deadline:
             break
+        if now - tick < _CHUNK_SECONDS:
+            chunk *= 2
     return best, done
 
 
@@ -604,20 +647,38 @@ def _default_heuristic_iter(problem, method, exchange=False):
 
     A short search for problems the solver proves quickly (its length grows
     with the number of distinct free units: duplicates add no assignments
-    worth searching); otherwise ``2000 + 2000 n``, or 2000 when an exchange
+    worth searching); otherwise ``2000 + 10000 n``, or 2000 when an exchange
     search follows, capped so that the search evaluates at most
-    ``_MAX_AUTO_WORK`` moment differences in all (a few seconds).
+    ``_MAX_AUTO_WORK`` moment differences in all (seconds), but at least
+    ``n`` iterations.
     """
     n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
         return 20 + 2 * problem.type_counts.shape[0]
-    m = problem.n_groups
-    per_iteration = min(
-        n_free * (n_free - 1) / 2 * (1 - 1 / m) * m * (m - 1) / 2 * n_cols,
-        _MAX_BLOCK,
-    )
-    cap = int(_MAX_AUTO_WORK / max(per_iteration, 1.0))
-    return max(2000, min(2000 + _TABU_PER_UNIT[exchange] * n_free, cap))
+    _, per_iteration = _neighbourhood(n_free, problem.n_groups, n_cols)
+    cap = max(int(_MAX_AUTO_WORK / max(per_iteration, 1.0)), n_free)
+    return min(2000 + _TABU_PER_UNIT[exchange] * n_free, cap)
+
+
+def _neighbourhood(n_free, m, n_cols):
+    """Units whose swaps one tabu iteration scans, and the work that takes.
+
+    All free units while the scan evaluates at most ``_MAX_BLOCK`` moment
+    differences (before pruning), otherwise a random subset that large.
+
+    Returns
+    -------
+    n_sample : int
+        Number of units among which swaps are scanned.
+    work : float
+        Moment differences evaluated per iteration: swaps between different
+        groups times the pairs of groups a swap changes times the columns.
+    """
+    per_swap = max(2 * m - 3, 1) * n_cols
+    n_sample = n_free
+    if n_free * (n_free - 1) / 2 * (1 - 1 / m) * per_swap > _MAX_BLOCK:
+        n_sample = max(2, int(np.sqrt(2.0 * _MAX_BLOCK / ((1 - 1 / m) * per_swap))))
+    return n_sample, n_sample * (n_sample - 1) / 2 * (1 - 1 / m) * per_swap
 
 
 def _sign_patterns(n_cols):
@@ -895,8 +956,9 @@ class OptimalBalance(BaseSolverDesign):
         ``cvxpy.Problem.solve``, such as ``{"verbose": True}``. They override
         the options set from the parameters below.
     time_limit : float or None, default=60.0
-        Wall-clock limit in seconds for the whole optimisation. Results
-        stopped by it depend on the machine.
+        Wall-clock limit in seconds for the whole optimisation (not
+        counting the one-time compilation of the heuristic's kernel).
+        Results stopped by it depend on the machine.
     node_limit : int or None, default=None
         Branch-and-bound node limit. Unlike ``time_limit`` it gives the same
         assignment on every machine.
@@ -906,7 +968,7 @@ class OptimalBalance(BaseSolverDesign):
     heuristic_iter : int or None, default=None
         Iterations of the tabu search. ``None`` runs a short search when the
         solver will prove optimality quickly (at most 24 units to assign)
-        and otherwise ``2000 + 2000 n`` iterations (2000 when an exchange
+        and otherwise ``2000 + 10000 n`` iterations (2000 when an exchange
         search follows), capped at a few seconds' worth of work.
         With a ``time_limit`` the whole heuristic stops after 80% of it at
         the latest.
@@ -1057,6 +1119,7 @@ class OptimalBalance(BaseSolverDesign):
         return _max_pairwise_discrepancy(means, seconds, self.rho)
 
     def _solve(self, X, sizes, fixed, rng):
+        _compile_search()
         start = time.perf_counter()
         engine = None
         if self.method == "mip":

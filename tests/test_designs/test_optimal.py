@@ -1,3 +1,4 @@
+import math
 import pickle
 import warnings
 from itertools import combinations
@@ -242,6 +243,163 @@ def test_exchange_move_samples_large_groups():
     after = _optimal._pair_differences(problem, moved)
     assert score == pytest.approx(np.abs(after).sum(), rel=1e-9)
     assert score <= np.abs(before).sum() + 1e-12
+
+
+# ---------------------------------------------------------------------------
+# The compiled tabu kernel against a plain NumPy statement of one iteration.
+
+
+def _exact_pair_values(problem, labels):
+    # Exactly rounded group sums (math.fsum): assignments that differ only by
+    # identical units get identical values, so ties fall as in the kernel.
+    m, n_cols = problem.n_groups, problem.F.shape[1]
+    sums = np.array(
+        [
+            [
+                math.fsum([problem.C[g, k], *problem.F[labels == g, k]])
+                for k in range(n_cols)
+            ]
+            for g in range(m)
+        ]
+    )
+    means = sums / problem.sizes[:, None]
+    return np.array(
+        [np.abs(means[p] - means[q]).sum() for p, q in combinations(range(m), 2)]
+    )
+
+
+def _reference_tabu(problem, labels, rng, n_iter, tie_weight, low, high):
+    """Tabu search over all swaps, recomputing every candidate from scratch."""
+    m = problem.n_groups
+    labels, best = labels.copy(), labels.copy()
+    tabu = np.zeros(labels.shape[0], dtype=np.int64)
+    best_value = _exact_pair_values(problem, labels).max()
+    cand_i, cand_j = np.triu_indices(labels.shape[0], 1)
+    for it in range(n_iter):
+        keep = (labels[cand_i] != labels[cand_j]) & (
+            problem.types[cand_i] != problem.types[cand_j]
+        )
+        values = []
+        for i, j in zip(cand_i[keep], cand_j[keep], strict=True):
+            swapped = labels.copy()
+            swapped[i], swapped[j] = labels[j], labels[i]
+            values.append(_exact_pair_values(problem, swapped))
+        values = np.array(values)
+        worst = values.max(axis=1)
+        score = worst + (tie_weight * values.mean(axis=1) if m > 2 else 0.0)
+        i, j = cand_i[keep], cand_j[keep]
+        allowed = ((tabu[i] <= it) & (tabu[j] <= it)) | (worst < best_value)
+        if not allowed.any():
+            continue
+        k = np.flatnonzero(allowed)[np.argmin(score[allowed])]
+        i, j = i[k], j[k]
+        labels[i], labels[j] = labels[j], labels[i]
+        tabu[i] = it + rng.integers(low, high + 1)
+        tabu[j] = it + rng.integers(low, high + 1)
+        if worst[k] < best_value:
+            best_value, best = worst[k], labels.copy()
+    return best
+
+
+@pytest.mark.parametrize(
+    "n, n_features, sizes, n_fixed, duplicates",
+    [
+        (14, 2, [7, 7], 0, False),
+        (13, 1, [4, 4, 5], 2, False),
+        (16, 3, [4, 4, 4, 4], 0, True),
+        (12, 2, [3, 5, 4], 3, True),
+    ],
+)
+def test_tabu_kernel_makes_the_reference_moves(
+    n, n_features, sizes, n_fixed, duplicates
+):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, n_features))
+    if duplicates:
+        X = X[rng.integers(0, n, n)]
+    fixed = np.full(n, -1)
+    fixed[rng.choice(n, n_fixed, replace=False)] = rng.integers(0, len(sizes), n_fixed)
+    problem = _optimal._make_problem(
+        X,
+        np.array(sizes),
+        fixed,
+        0.5,
+        "diagonal",
+        OptimalBalance(n_groups=len(sizes))._arm_classes(np.array(sizes), fixed),
+    )
+    start = _optimal._random_labels(problem.caps, rng)
+    n_free, n_cols = problem.F.shape
+    short, long = _optimal._TENURE[n_cols <= 2]
+    low = 1 + int(short * n_free)
+    high = low + 2 + int(long * n_free)
+    expected = _reference_tabu(
+        problem,
+        start,
+        np.random.default_rng(1),
+        60,
+        _optimal._TIE_WEIGHT,
+        low,
+        high,
+    )
+    got, done = _optimal._tabu_search(problem, start, np.random.default_rng(1), 60)
+    assert done == 60
+    # Moves to equivalent assignments (interchangeable groups relabelled,
+    # identical units exchanged) tie exactly, and rounding decides between
+    # them, so the two searches agree up to that equivalence.
+    assert _partition(problem, got) == _partition(problem, expected)
+    assert _exact_pair_values(problem, got).max() == pytest.approx(
+        _exact_pair_values(problem, expected).max(), rel=1e-12
+    )
+
+
+def _partition(problem, labels):
+    groups = [
+        sorted(problem.types[labels == g].tolist()) for g in range(problem.n_groups)
+    ]
+    for arms in problem.classes:
+        for g, members in zip(arms, sorted(groups[g] for g in arms), strict=True):
+            groups[g] = members
+    return groups
+
+
+def test_tabu_result_does_not_depend_on_chunks(monkeypatch):
+    # Calls of the kernel grow with the clock; their lengths must not change
+    # the result, also with sampled neighbourhoods and restarts.
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    problem = _optimal._make_problem(
+        X, np.array([10, 10, 10]), np.full(30, -1), 0.5, "diagonal", []
+    )
+    monkeypatch.setattr(_optimal, "_MAX_BLOCK", 2000)
+    monkeypatch.setattr(_optimal, "_PATIENCE", 1)
+    assert _optimal._neighbourhood(30, 3, problem.F.shape[1])[0] < 30
+    results = []
+    for seconds in (0.0, np.inf):
+        monkeypatch.setattr(_optimal, "_CHUNK_SECONDS", seconds)
+        start = _optimal._random_labels(problem.caps, np.random.default_rng(0))
+        results.append(
+            _optimal._tabu_search(problem, start, np.random.default_rng(2), 700)
+        )
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1] == 700
+    assert np.bincount(results[0][0]).tolist() == [10, 10, 10]
+
+
+def test_tabu_kernel_is_compiled_once():
+    # Every fit passes the kernel arrays of one memory layout and dtype, so
+    # numba compiles it once (a second specialisation would be compiled in
+    # the middle of a fit's time limit).
+    from skassign.designs._optimal_kernels import tabu_iterations
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
+    fixed = np.full(40, -1)
+    fixed[:4] = [0, 1, 2, 0]
+    for m in (2, 3, 4):
+        OptimalBalance(n_groups=m, method="heuristic", heuristic_iter=5).fit(X)
+    OptimalBalance(n_groups=3, method="heuristic", heuristic_iter=5).fit(
+        np.asfortranarray(X.to_numpy()[rng.integers(0, 40, 40)]), fixed_labels=fixed
+    )
+    assert len(tabu_iterations.signatures) == 1
 
 
 def test_seed_mice_example():
