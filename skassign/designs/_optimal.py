@@ -329,6 +329,13 @@ def _compile_search():
     _tabu_search(problem, _random_labels(problem.caps, rng), rng, 1)
 
 
+def _tenure_bounds(n_free, n_cols):
+    """Smallest and largest tabu tenure (iterations), from ``_TENURE``."""
+    short, long = _TENURE[n_cols <= 2]
+    low = 1 + int(short * n_free)
+    return low, low + 2 + int(long * n_free)
+
+
 def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     """Swap-based tabu search on the largest pairwise moment discrepancy.
 
@@ -381,9 +388,7 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     diff = np.ascontiguousarray(_pair_differences(problem, labels))
     best_value = float(np.abs(diff).sum(axis=1).max())
     tabu = np.zeros(n_free, dtype=np.int64)
-    short, long = _TENURE[n_cols <= 2]
-    low = 1 + int(short * n_free)
-    high = low + 2 + int(long * n_free)
+    low, high = _tenure_bounds(n_free, n_cols)
     args = (
         F,
         problem.types,

@@ -328,10 +328,7 @@ def test_tabu_kernel_makes_the_reference_moves(
         OptimalBalance(n_groups=len(sizes))._arm_classes(np.array(sizes), fixed),
     )
     start = _optimal._random_labels(problem.caps, rng)
-    n_free, n_cols = problem.F.shape
-    short, long = _optimal._TENURE[n_cols <= 2]
-    low = 1 + int(short * n_free)
-    high = low + 2 + int(long * n_free)
+    low, high = _optimal._tenure_bounds(*problem.F.shape)
     expected = _reference_tabu(
         problem,
         start,
