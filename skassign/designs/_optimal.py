@@ -974,7 +974,7 @@ class OptimalBalance(BaseSolverDesign):
         Iterations of the tabu search. ``None`` runs a short search when the
         solver will prove optimality quickly (at most 24 units to assign)
         and otherwise ``2000 + 10000 n`` iterations (2000 when an exchange
-        search follows), capped at a few seconds' worth of work.
+        search follows), capped at about ten seconds' worth of work.
         With a ``time_limit`` the whole heuristic stops after 80% of it at
         the latest.
     exchange_iter : int or None, default=None
