@@ -40,19 +40,21 @@ from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["OptimalBalance"]
 
-# Largest number of moment differences in one neighbourhood scan of the
-# tabu search (before pruning, about 10 ms); larger neighbourhoods are
-# sampled.
-_MAX_BLOCK = 30_000_000
+# Work of one neighbourhood scan of the tabu search, in moment differences
+# (see _neighbourhood; about 1.4 ns each on one core): the largest scan, about
+# 15 ms (larger neighbourhoods are sampled), the cost of a swap's
+# bookkeeping, and the budget of the automatic heuristic_iter (about 10 s).
+_MAX_BLOCK = 1e7
+_SWAP_COST = 3
+_MAX_AUTO_WORK = 7e9
 # Tabu iterations in the first call of the compiled kernel; the deadline is
 # checked between calls, and a call shorter than _CHUNK_SECONDS doubles the
 # next one.
 _TABU_CHUNK = 1
-_PATIENCE = 1600
 _CHUNK_SECONDS = 0.01
-# Work budget of the automatic heuristic_iter, in moment differences
-# evaluated (seconds of the compiled kernel).
-_MAX_AUTO_WORK = 1e10
+# Iterations per free unit without improving on the best assignment since
+# the last restart, after which the tabu search restarts from a random one.
+_PATIENCE = 1600
 # Weight of the mean pairwise discrepancy in the tabu search's move score:
 # it breaks ties between moves with the same largest discrepancy, which
 # otherwise leave the search on plateaus.
@@ -653,9 +655,8 @@ def _default_heuristic_iter(problem, method, exchange=False):
     A short search for problems the solver proves quickly (its length grows
     with the number of distinct free units: duplicates add no assignments
     worth searching); otherwise ``2000 + 10000 n``, or 2000 when an exchange
-    search follows, capped so that the search evaluates at most
-    ``_MAX_AUTO_WORK`` moment differences in all (seconds), but at least
-    ``n`` iterations.
+    search follows, capped at ``_MAX_AUTO_WORK`` (see :func:`_neighbourhood`;
+    about ten seconds), but at least ``n`` iterations.
     """
     n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
@@ -668,22 +669,24 @@ def _default_heuristic_iter(problem, method, exchange=False):
 def _neighbourhood(n_free, m, n_cols):
     """Units whose swaps one tabu iteration scans, and the work that takes.
 
-    All free units while the scan evaluates at most ``_MAX_BLOCK`` moment
-    differences (before pruning), otherwise a random subset that large.
+    Work is counted in moment differences: pruning stops most swaps within
+    the first pair of groups they change, so a swap costs about ``n_cols``
+    differences plus ``_SWAP_COST`` for its bookkeeping. All free units are
+    scanned while that is at most ``_MAX_BLOCK``, otherwise a random subset
+    of units that large.
 
     Returns
     -------
     n_sample : int
         Number of units among which swaps are scanned.
     work : float
-        Moment differences evaluated per iteration: swaps between different
-        groups times the pairs of groups a swap changes times the columns.
+        Work per iteration: swaps between different groups times their cost.
     """
-    per_swap = max(2 * m - 3, 1) * n_cols
+    per_swap = (1 - 1 / m) * (n_cols + _SWAP_COST)
     n_sample = n_free
-    if n_free * (n_free - 1) / 2 * (1 - 1 / m) * per_swap > _MAX_BLOCK:
-        n_sample = max(2, int(np.sqrt(2.0 * _MAX_BLOCK / ((1 - 1 / m) * per_swap))))
-    return n_sample, n_sample * (n_sample - 1) / 2 * (1 - 1 / m) * per_swap
+    if n_free * (n_free - 1) / 2 * per_swap > _MAX_BLOCK:
+        n_sample = max(2, int(np.sqrt(2.0 * _MAX_BLOCK / per_swap)))
+    return n_sample, n_sample * (n_sample - 1) / 2 * per_swap
 
 
 def _sign_patterns(n_cols):

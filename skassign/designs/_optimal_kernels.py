@@ -83,6 +83,8 @@ def tabu_iterations(
     base = np.empty(n_pairs)
     rest_max = np.empty((m, m))
     rest_sum = np.empty((m, m))
+    counts = np.zeros(m, dtype=np.int64)
+    members = np.empty((m, n_sample), dtype=np.int64)
     for it in range(start, stop):
         for r in range(n_pairs):
             value = 0.0
@@ -104,46 +106,53 @@ def tabu_iterations(
             for a in range(n_sample):
                 b = rng.integers(a, n_free)
                 pool[a], pool[b] = pool[b], pool[a]
+        # Candidates by group (in pool order), so that only swaps between
+        # groups are scanned.
+        counts[:] = 0
+        for a in range(n_sample):
+            g = labels[pool[a]]
+            members[g, counts[g]] = pool[a]
+            counts[g] += 1
         best_score = np.inf
         best_i, best_j, best_worst = -1, -1, np.inf
-        for a in range(n_sample):
-            i = pool[a]
-            p = labels[i]
-            free_i = tabu[i] <= it
-            for b in range(a + 1, n_sample):
-                j = pool[b]
-                q = labels[j]
-                if p == q or types[i] == types[j]:
-                    continue
-                limit = best_score
-                if not (free_i and tabu[j] <= it):
-                    # A tabu swap is allowed only if it beats the best.
-                    limit = min(limit, best_value)
-                worst = rest_max[p, q]
-                if worst >= limit:
-                    continue
-                total = rest_sum[p, q]
-                pruned = False
-                for t in range(touched.shape[2]):
-                    r = touched[p, q, t]
-                    if r < 0:
-                        break
-                    c = coef[p, q, r]
-                    value = 0.0
-                    for k in range(n_cols):
-                        value += abs(diff[r, k] + c * (F[j, k] - F[i, k]))
-                    if value >= limit:
-                        pruned = True
-                        break
-                    worst = max(worst, value)
-                    total += value
-                if pruned:
-                    continue
-                score = worst
-                if n_pairs > 1:
-                    score += tie_weight * total / n_pairs
-                if score < best_score:
-                    best_score, best_i, best_j, best_worst = score, i, j, worst
+        for p in range(m):
+            for q in range(p + 1, m):
+                for a in range(counts[p]):
+                    i = members[p, a]
+                    free_i = tabu[i] <= it
+                    for b in range(counts[q]):
+                        j = members[q, b]
+                        if types[i] == types[j]:
+                            continue
+                        limit = best_score
+                        if not (free_i and tabu[j] <= it):
+                            # A tabu swap is allowed only if it beats the best.
+                            limit = min(limit, best_value)
+                        worst = rest_max[p, q]
+                        if worst >= limit:
+                            continue
+                        total = rest_sum[p, q]
+                        pruned = False
+                        for t in range(touched.shape[2]):
+                            r = touched[p, q, t]
+                            if r < 0:
+                                break
+                            c = coef[p, q, r]
+                            value = 0.0
+                            for k in range(n_cols):
+                                value += abs(diff[r, k] + c * (F[j, k] - F[i, k]))
+                            if value >= limit:
+                                pruned = True
+                                break
+                            worst = max(worst, value)
+                            total += value
+                        if pruned:
+                            continue
+                        score = worst
+                        if n_pairs > 1:
+                            score += tie_weight * total / n_pairs
+                        if score < best_score:
+                            best_score, best_i, best_j, best_worst = score, i, j, worst
         if best_i >= 0:
             p, q = labels[best_i], labels[best_j]
             for t in range(touched.shape[2]):

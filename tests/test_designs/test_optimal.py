@@ -366,7 +366,7 @@ def test_tabu_result_does_not_depend_on_chunks(monkeypatch):
     problem = _optimal._make_problem(
         X, np.array([10, 10, 10]), np.full(30, -1), 0.5, "diagonal", []
     )
-    monkeypatch.setattr(_optimal, "_MAX_BLOCK", 2000)
+    monkeypatch.setattr(_optimal, "_MAX_BLOCK", 500)
     monkeypatch.setattr(_optimal, "_PATIENCE", 1)
     assert _optimal._neighbourhood(30, 3, problem.F.shape[1])[0] < 30
     results = []
