@@ -929,10 +929,11 @@ class OptimalBalance(BaseSolverDesign):
     arm 0, 1, ... is then drawn at random, as the method prescribes.
 
     A heuristic on the same objective gives the solver a warm start: a tabu
-    search over swaps of two units, followed, with one covariate and three
-    or more groups, by an exchange search that re-splits the units of two
-    groups at a time exactly. With ``method="heuristic"`` it is used alone,
-    for samples too large to solve exactly. Covariates are used as given:
+    search over swaps of two units (compiled with numba, and restarted from
+    a random assignment when it stagnates), followed, with one covariate
+    and three or more groups, by an exchange search that re-splits the
+    units of two groups at a time exactly. With ``method="heuristic"`` it
+    is used alone, for samples too large to solve exactly. Covariates are used as given:
     standardise them first (a ``StandardScaler`` in a Pipeline).
 
     Read more in the :ref:`User Guide <optimal_balance>`.
