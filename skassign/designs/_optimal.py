@@ -933,8 +933,9 @@ class OptimalBalance(BaseSolverDesign):
     a random assignment when it stagnates), followed, with one covariate
     and three or more groups, by an exchange search that re-splits the
     units of two groups at a time exactly. With ``method="heuristic"`` it
-    is used alone, for samples too large to solve exactly. Covariates are used as given:
-    standardise them first (a ``StandardScaler`` in a Pipeline).
+    is used alone, for samples too large to solve exactly. Covariates are
+    used as given: standardise them first (a ``StandardScaler`` in a
+    Pipeline).
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 
