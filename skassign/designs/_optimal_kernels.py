@@ -91,9 +91,10 @@ def tabu_iterations(
             for k in range(n_cols):
                 value += abs(diff[r, k])
             base[r] = value
-        # Largest and total discrepancy of the pairs a swap leaves alone.
+        # Largest and total discrepancy of the pairs a swap between groups
+        # p < q leaves alone.
         for p in range(m):
-            for q in range(m):
+            for q in range(p + 1, m):
                 rest_max[p, q] = 0.0
                 rest_sum[p, q] = 0.0
                 for r in range(n_pairs):
