@@ -32,9 +32,59 @@ from skassign.exceptions import SolverError
 from skassign.inference._bootstrap import BootstrapTest
 from skassign.inference._permutation import RandomizationTest
 
-__all__ = ["MemoDesign", "run_experiment", "summarise"]
+__all__ = ["MemoDesign", "assess", "run_experiment", "summarise", "validity_cases"]
 
 STATISTICS = ("mean_difference", "t", "regression_adjusted")
+
+
+def validity_cases():
+    """Return the cases of the slow validity tests and ``bench_inference.py``.
+
+    Returns
+    -------
+    cases : list of dict
+        ``id``, ``test``, ``design``, ``n_groups``, ``effect`` (of arm 1; arm
+        2 gets half), ``n_experiments`` (in the slow tests) and
+        ``n_resamples``.
+
+    Examples
+    --------
+    >>> from skassign.inference._validity import validity_cases
+    >>> [case["id"] for case in validity_cases()][:2]
+    ['complete-2', 'complete-3']
+    """
+    from skassign.designs import (
+        CompleteRandomization,
+        MinMSE,
+        OptimalBalance,
+        Rerandomization,
+    )
+
+    rows = [
+        ("complete-2", "randomization", CompleteRandomization(), 2, 1.0, 400),
+        ("complete-3", "randomization", CompleteRandomization(n_groups=3), 3, 1.0, 400),
+        (
+            "rerandomization-2",
+            "randomization",
+            Rerandomization(acceptance_prob=0.1),
+            2,
+            1.0,
+            400,
+        ),
+        (
+            "rerandomization-3",
+            "randomization",
+            Rerandomization(n_groups=3, acceptance_prob=0.1),
+            3,
+            1.0,
+            400,
+        ),
+        ("minmse-2", "randomization", MinMSE(iterations=300), 2, 1.0, 300),
+        ("minmse-3", "randomization", MinMSE(n_groups=3, iterations=300), 3, 1.0, 300),
+        ("bootstrap-optimal-2", "bootstrap", OptimalBalance(rho=0.5), 2, -100.0, 400),
+    ]
+    keys = ("id", "test", "design", "n_groups", "effect", "n_experiments")
+    return [dict(zip(keys, row, strict=True), n_resamples=19) for row in rows]
 
 
 class MemoDesign(BaseEstimator):
@@ -54,7 +104,8 @@ class MemoDesign(BaseEstimator):
 
     def fit_predict(self, X, y=None, **fit_params):
         X = np.ascontiguousarray(X, dtype=np.float64)
-        key = (repr(self.design), X.shape, X.tobytes())
+        # Within an experiment only the seed and the units change.
+        key = (getattr(self.design, "random_state", None), X.shape, X.tobytes())
         if key not in self._memo:
             self._memo[key] = np.asarray(
                 clone(self.design).fit_predict(X, **fit_params), dtype=np.int64
@@ -241,3 +292,65 @@ def summarise(results, alpha=0.05):
                 }
             )
     return rows
+
+
+def assess(table, test, n_groups, *, alpha=0.05, z=3.5):
+    """Check a case's table against its Monte Carlo bands.
+
+    * size (effect 0, every arm and the global test): within
+      ``alpha +- z * sqrt(alpha (1 - alpha) / n)`` for a randomisation test
+      (exact); at most its upper end for the bootstrap (approximate);
+    * coverage at the non-zero effect: two arms, exactly one minus the size
+      of the same experiments (an identity); three arms, within
+      ``1 - alpha +- z * SE`` (the other arm is held at its estimate).
+
+    Parameters
+    ----------
+    table : list of dict
+        Output of :func:`summarise`.
+    test : {"randomization", "bootstrap"}
+        The test of the case.
+    n_groups : int
+        Number of arms.
+    alpha : float, default=0.05
+        Level.
+    z : float, default=3.5
+        Half-width of the bands in Monte Carlo standard errors.
+
+    Returns
+    -------
+    failures : list of str
+        Empty when every check passes.
+    """
+    failures = []
+    null_rows = {(r["statistic"], r["arm"]): r for r in table if r["effect"] == 0}
+    for row in table:
+        n = row["n_experiments"]
+        where = f"{row['statistic']} arm {row['arm']} effect {row['effect']}"
+        if row["n_failed"] > 0.01 * (n + row["n_failed"]):
+            failures.append(f"{where}: {row['n_failed']} experiments failed")
+        if row["effect"] == 0:
+            band = z * np.sqrt(alpha * (1 - alpha) / n)
+            rates = [("size", row["rejection"])]
+            if n_groups > 2 and row["arm"] == 1:
+                rates.append(("global size", row["global_rejection"]))
+            for name, rate in rates:
+                if rate > alpha + band:
+                    failures.append(f"{where}: {name} {rate:.3f} > {alpha + band:.3f}")
+                if test == "randomization" and rate < alpha - band:
+                    failures.append(f"{where}: {name} {rate:.3f} < {alpha - band:.3f}")
+        elif n_groups == 2:
+            expected = 1 - null_rows[row["statistic"], row["arm"]]["rejection"]
+            if abs(row["coverage"] - expected) > 1e-12:
+                failures.append(
+                    f"{where}: coverage {row['coverage']:.3f} is not one minus the "
+                    f"size {expected:.3f}"
+                )
+        else:
+            band = z * np.sqrt(alpha * (1 - alpha) / n)
+            if abs(row["coverage"] - (1 - alpha)) > band:
+                failures.append(
+                    f"{where}: coverage {row['coverage']:.3f} outside "
+                    f"{1 - alpha:.2f} +- {band:.3f}"
+                )
+    return failures
