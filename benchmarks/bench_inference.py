@@ -132,11 +132,14 @@ def _pvalue_z(p1, b1, p2, b2):
 def _git_commit():
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
         )
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "skassign", "benchmarks"],
-            cwd=HERE,
+            cwd=HERE.parent,
             capture_output=True,
             text=True,
         )

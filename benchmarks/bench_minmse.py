@@ -551,7 +551,9 @@ def print_report(report):
 
 
 def _git(*args):
-    out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", *args], cwd=HERE.parent, capture_output=True, text=True
+    )
     return out.stdout.strip()
 
 
