@@ -66,6 +66,12 @@ def bootstrap_experiment(seed, design, n_resamples, effect=0.0, n_mice=20):
         "boot_sd_diff": diffs.std(),
         "boot_sd_t": ts.std(),
         "boot_mean_diff": diffs.mean(),
+        # Tail of the bootstrap distribution: its 95% quantile of |T_b| in
+        # units of its SD (1.96 for a normal distribution), and its kurtosis.
+        "boot_q95_over_sd_diff": np.quantile(np.abs(diffs), 0.95) / diffs.std(),
+        "boot_kurtosis_diff": float(
+            np.mean((diffs - diffs.mean()) ** 4) / diffs.var() ** 2
+        ),
         "duplicates_split": float(np.mean(split)) if split else float("nan"),
     }
 
