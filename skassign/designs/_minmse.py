@@ -14,7 +14,8 @@ from numbers import Integral, Real
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from skassign.base import BaseDesign, draw_assignments
+from skassign._sampling import draw_assignments, sampling_method
+from skassign.base import BaseDesign
 from skassign.designs._minmse_problem import (  # noqa: F401 (tests, benchmarks)
     _MAX_BATCH,
     _anneal,
@@ -27,6 +28,7 @@ from skassign.designs._minmse_problem import (  # noqa: F401 (tests, benchmarks)
 )
 from skassign.metrics._minmse import _minmse_coefficients
 from skassign.utils._param_validation import Interval, Options, StrOptions
+from skassign.utils._progress import progress_bar
 from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["MinMSE"]
@@ -179,7 +181,11 @@ class MinMSE(BaseDesign):
     random_state : int, RandomState instance or None, default=None
         Seed of the starting assignments, the moves and the acceptances.
     verbose : int, default=0
-        Show a progress bar of the annealing if positive.
+        0 is silent, 1 prints a summary of the search. Until skassign 0.3 a
+        positive value without ``progress=True`` also shows the progress bar
+        (with a ``FutureWarning``).
+    progress : bool, default=False
+        Show a progress bar (tqdm) of the annealing.
 
     Attributes
     ----------
@@ -295,10 +301,16 @@ class MinMSE(BaseDesign):
         "iterations": [Interval(Integral, 1, None, closed="left")],
         "change": [Interval(Integral, 2, None, closed="left")],
         "cooling": [Options(Integral, {1, 2})],
-        "t0": [Real, StrOptions({"auto"})],
+        # A temperature: non-zero and finite (negative: relative to f_start).
+        "t0": [
+            Interval(Real, None, 0, closed="neither"),
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "tmax": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
         "verbose": ["verbose"],
+        "progress": ["boolean"],
     }
 
     def __init__(
@@ -315,6 +327,7 @@ class MinMSE(BaseDesign):
         fit_intercept=False,
         random_state=None,
         verbose=0,
+        progress=False,
     ):
         self.n_groups = n_groups
         self.group_sizes = group_sizes
@@ -327,6 +340,7 @@ class MinMSE(BaseDesign):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.verbose = verbose
+        self.progress = progress
 
     def _coefficients(self):
         return _minmse_coefficients(self.weights, self.n_groups - 1)
@@ -339,13 +353,6 @@ class MinMSE(BaseDesign):
 
     def _search(self, X, sizes, fixed, rng):
         coef = self._coefficients()
-        if self.t0 != "auto" and (self.t0 == 0 or not np.isfinite(self.t0)):
-            raise ValueError(
-                f"t0={self.t0} is not a temperature; give a positive starting "
-                "temperature "
-                "or a negative one relative to the starting objective (t0=-5 "
-                "means f_start / 5)."
-            )
         Z = self._whitened(X)
         rank = Z.shape[1]
         small = np.flatnonzero(sizes < rank)
@@ -374,12 +381,20 @@ class MinMSE(BaseDesign):
             self.current_trace_ = self.trace_.copy()
             self.n_iter_, self.t0_, self.acceptance_rate_ = 0, 0.0, 0.0
             return labels
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.iterations, desc="MinMSE", unit="it")
-        try:
+        progress = self.progress
+        if self.verbose and not progress:
+            warnings.warn(
+                "MinMSE(verbose=...) shows a progress bar only until skassign "
+                "0.3, where verbose prints a summary of the search (as it "
+                "already does) and progress=True shows the bar, as everywhere "
+                "in skassign. Pass progress=True for the bar.",
+                FutureWarning,
+                stacklevel=6,
+            )
+            progress = True
+        with progress_bar(
+            progress, total=self.iterations, desc="MinMSE", unit="it"
+        ) as bar:
             labels, trace, current, n_moved, t0 = _anneal(
                 Z,
                 coef,
@@ -398,12 +413,15 @@ class MinMSE(BaseDesign):
                 ),
                 progress=bar,
             )
-        finally:
-            if bar is not None:
-                bar.close()
         self.trace_, self.current_trace_ = trace, current
         self.n_iter_, self.t0_ = self.iterations, t0
         self.acceptance_rate_ = n_moved / self.iterations
+        if self.verbose:
+            print(
+                f"[MinMSE] objective {trace[-1]:.6g} after {self.n_iter_} "
+                f"iterations from {trace[0]:.6g} (t0 {t0:.4g}, "
+                f"{self.acceptance_rate_:.1%} of the moves accepted)"
+            )
         if not small.size:
             _warn_rank_deficient(Z, labels, sizes.shape[0])
         return labels
@@ -433,73 +451,30 @@ class MinMSE(BaseDesign):
             for g, key in enumerate(super()._arm_classes(sizes, fixed))
         ]
 
-    def sample_assignments(
-        self,
-        X,
-        n_assignments,
-        *,
-        max_duplicate_fraction=0.01,
-        max_draws=None,
-        n_jobs=None,
-        random_state=None,
-        progress=False,
-        fixed_labels=None,
-    ):
-        """Draw optimised assignments of the units of ``X`` with fresh seeds.
+    sample_assignments = sampling_method(
+        0.01,
+        summary="""Draw optimised assignments of the units of ``X`` with fresh seeds.
 
-        The R package's ``desired_test_vectors`` (``n_assignments``) and
-        ``percentage_equal_treatments`` (``max_duplicate_fraction``, as a
-        fraction): every assignment is a fit of this design with its own
-        seed, and at most ``max_duplicate_fraction`` of them may repeat an
-        earlier one. These are the assignments a randomisation test compares
-        the observed one with (:class:`~skassign.inference.RandomizationTest`).
-        See :func:`skassign.base.sample_assignments`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units.
-        n_assignments : int
-            Number of assignments wanted.
-        max_duplicate_fraction : float in [0, 1], default=0.01
-            Largest share of repeated assignments (the R default: 1%). If
-            the annealing converges to few distinct assignments, fewer are
-            returned with a warning: lower ``iterations``.
-        max_draws : int or None, default=None
-            Largest number of fits (``None``: ``10 * n_assignments``).
-        n_jobs : int or None, default=None
-            Number of parallel jobs (joblib semantics).
-        random_state : int, RandomState instance or None, default=None
-            Root seed; ``None`` uses ``self.random_state``.
-        progress : bool, default=False
-            Show a progress bar.
-        fixed_labels : array-like of shape (n_samples,), default=None
-            Partial assignment kept in every draw.
-
-        Returns
-        -------
-        assignments : ndarray of shape (n_found, n_samples), dtype int64
-            The assignments, one per row.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skassign.designs import MinMSE
-        >>> X = np.random.default_rng(0).normal(3.0, 1.0, size=(12, 2))
-        >>> A = MinMSE(iterations=200, random_state=0).sample_assignments(X, 5)
-        >>> A.shape
-        (5, 12)
-        """
-        return super().sample_assignments(
-            X,
-            n_assignments,
-            max_duplicate_fraction=max_duplicate_fraction,
-            max_draws=max_draws,
-            n_jobs=n_jobs,
-            random_state=random_state,
-            progress=progress,
-            fixed_labels=fixed_labels,
-        )
+    The R package's ``desired_test_vectors`` (``n_assignments``) and
+    ``percentage_equal_treatments`` (``max_duplicate_fraction``, as a
+    fraction): every assignment is a fit of this design with its own
+    seed, and at most ``max_duplicate_fraction`` of them may repeat an
+    earlier one. These are the assignments a randomisation test compares
+    the observed one with (:class:`~skassign.inference.RandomizationTest`).""",
+        duplicates="""
+        The R default is 1%. If the annealing converges to few distinct
+        assignments, fewer are returned with a warning: lower
+        ``iterations``.""",
+        examples="""    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.designs import MinMSE
+    >>> X = np.random.default_rng(0).normal(3.0, 1.0, size=(12, 2))
+    >>> A = MinMSE(iterations=200, random_state=0).sample_assignments(X, 5)
+    >>> A.shape
+    (5, 12)
+""",
+    )
 
 
 def _warn_rank_deficient(Z, labels, n_groups):

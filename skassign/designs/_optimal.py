@@ -25,13 +25,13 @@ from skassign.metrics._balance import (
     arm_pairs,
 )
 from skassign.utils._param_validation import Interval, StrOptions
+from skassign.utils._random import child_rng, child_seed
 from skassign.utils._solver import (
     DIRECT_SCIP,
     check_solve_result,
     check_solver,
     import_pyscipopt,
     relative_gap,
-    scip_seed,
     solve_cvxpy,
     solve_scip,
     warn_at_limit,
@@ -1134,8 +1134,8 @@ class OptimalBalance(BaseSolverDesign):
         engine = None
         if self.method == "mip":
             engine = check_solver(self.solver, integer=True)
-        heuristic_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        seed = scip_seed(rng)
+        heuristic_rng = child_rng(rng)
+        seed = child_seed(rng)
         deadline = None if self.time_limit is None else start + self.time_limit
         problem = _make_problem(
             X,

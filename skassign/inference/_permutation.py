@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from skassign.base import sample_assignments
+from skassign._sampling import sample_assignments
 from skassign.inference._result import BaseResamplingTest
 
 __all__ = ["RandomizationTest"]

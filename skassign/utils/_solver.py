@@ -25,7 +25,6 @@ __all__ = [
     "check_solver",
     "import_pyscipopt",
     "relative_gap",
-    "scip_seed",
     "solve_cvxpy",
     "solve_scip",
     "warn_at_limit",
@@ -153,24 +152,6 @@ def relative_gap(objective, bound):
     if not np.isfinite(bound) or bound <= 0:
         return 1.0
     return float((objective - bound) / objective)
-
-
-def scip_seed(rng):
-    """Draw a seed for SCIP's random generators from ``rng``.
-
-    SCIP's integer parameters are C ints, so seeds must stay below ``2**31``.
-
-    Parameters
-    ----------
-    rng : numpy.random.RandomState
-        Source of randomness.
-
-    Returns
-    -------
-    seed : int
-        An integer in ``[0, 2**31 - 1)``.
-    """
-    return int(rng.randint(np.iinfo(np.int32).max))
 
 
 def import_pyscipopt():
