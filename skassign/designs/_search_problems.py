@@ -109,7 +109,8 @@ class SwapProblem(SearchProblem):
         ``labels[i]`` and ``labels[j]`` itself.
 
     and may override ``deltas(labels, i, j)`` (arrays of pairs; the default
-    loops over ``delta``) and set ``lower_bound``.
+    loops over ``delta``; a problem that overrides it need not write
+    ``delta``) and set ``lower_bound``.
 
     Examples
     --------
@@ -148,8 +149,11 @@ class SwapProblem(SearchProblem):
     def delta(self, labels, i, j):
         """Change of the objective if ``i`` and ``j`` exchange groups.
 
-        The default recomputes the objective (correct, slow).
+        The default calls an overridden :meth:`deltas`, or else recomputes
+        the objective (correct, slow).
         """
+        if type(self).deltas is not SwapProblem.deltas:
+            return float(self.deltas(labels, np.array([i]), np.array([j]))[0])
         swapped = labels.copy()
         swapped[i], swapped[j] = labels[j], labels[i]
         return self.objective(swapped) - self.objective(labels)
@@ -178,11 +182,14 @@ class SwapProblem(SearchProblem):
         delta = np.zeros(units.shape[0])
         if changed.any():
             delta[changed] = self.deltas(self.labels, i[changed], j[changed])
-        return delta, changed, None
+        return delta, changed, delta
 
     def apply_proposal(self, k, units, new, pieces):
         i, j = int(units[k, 0]), int(units[k, 1])
-        self.value += float(self.delta(self.labels, i, j))
+        if pieces is None:
+            pieces = self.evaluate(units[k : k + 1], None)[0]
+            k = 0
+        self.value += float(pieces[k])
         self.apply(self.labels, i, j)
         self.labels[i], self.labels[j] = self.labels[j], self.labels[i]
 
@@ -273,9 +280,6 @@ class GroupSumsProblem(SwapProblem):
             out,
         )
         return out
-
-    def delta(self, labels, i, j):
-        return float(self.deltas(labels, [i], [j])[0])
 
     def apply(self, labels, i, j):
         step = self.F[j] - self.F[i]
