@@ -16,7 +16,7 @@ import hashlib
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -26,8 +26,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skassign._sampling import draw_assignments, sample_assignments, sampling_method
 from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
+from skassign.utils._mip import solve_mip
 from skassign.utils._param_validation import HasMethods, Interval, _fit_context
 from skassign.utils._random import child_seed, set_random_states
+from skassign.utils._solver import (
+    SolveOutcome,
+    check_solve_result,
+    check_solver,
+    relative_gap,
+    solver_options,
+    warn_at_limit,
+)
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,
@@ -349,13 +358,22 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 class BaseSolverDesign(BaseDesign):
     """Base class for designs that call an optimisation solver.
 
-    Subclasses implement ``_solve(X, sizes, fixed, rng)``, which returns
-    labels honouring ``sizes`` and ``fixed`` and sets the solver attributes
-    below, and raises :class:`~skassign.exceptions.SolverError` when the
-    solver returns no assignment. If the design has a ``fallback`` design,
-    that failure is not fatal: a clone of the fallback, seeded from the
-    design's ``random_state`` and given the same group sizes and fixed units,
-    assigns the units instead, with a
+    It owns the solver parameters (``solver``, ``solver_params``,
+    ``time_limit``, ``node_limit``, ``mip_gap``, ``verbose``), their checks
+    (at the start of ``fit``, before any work: the solver must be installed,
+    handle integer variables and honour the limits), the engine options, the
+    fitted status attributes and the warning when a limit stopped the
+    solver. A subclass implements ``_solve(X, sizes, fixed, rng)``, which
+    returns the labels and a record of how the solve ended: the
+    :class:`~skassign.utils._solver.SolveResult` of :meth:`_solve_mip` for a
+    design that states its model as a :class:`~skassign.utils._mip.LinearMIP`
+    (the usual case: the design writes only its model), or a
+    :class:`~skassign.utils._solver.SolveOutcome` when it decided without a
+    solver. ``_solve`` raises :class:`~skassign.exceptions.SolverError` when
+    the solver returns no assignment. If the design has a ``fallback``
+    design, that failure is not fatal: a clone of the fallback, seeded from
+    the design's ``random_state`` and given the same group sizes and fixed
+    units, assigns the units instead, with a
     :class:`~skassign.exceptions.SolverWarning`.
 
     Parameters
@@ -364,10 +382,31 @@ class BaseSolverDesign(BaseDesign):
         Number of groups (arms).
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units.
+    solver : str, default="pyscipopt"
+        ``"pyscipopt"`` builds the model directly in SCIP (fastest); any
+        other name is a cvxpy solver with integer support, for example
+        ``"HIGHS"`` or ``"SCIP"``.
+    solver_params : dict or None, default=None
+        Solver options. With ``solver="pyscipopt"``, SCIP parameters such as
+        ``{"limits/solutions": 10}``; otherwise keyword arguments of
+        ``cvxpy.Problem.solve``, such as ``{"verbose": True}``. They override
+        the options set from the parameters below.
+    time_limit : float or None, default=60.0
+        Wall-clock limit in seconds. Results stopped by it depend on the
+        machine.
+    node_limit : int or None, default=None
+        Branch-and-bound node limit. Unlike ``time_limit`` it gives the same
+        assignment on every machine.
+    mip_gap : float, default=0.0
+        Relative optimality gap at which the solver may stop; reaching it is
+        not treated as a limit.
     fallback : design or None, default=None
         Design used when the solver fails. ``None`` raises instead.
     random_state : int, RandomState instance or None, default=None
         Controls every random choice.
+    verbose : int, default=0
+        0 is silent, 1 prints a summary of each stage, 2 also shows the
+        solver log.
 
     Attributes
     ----------
@@ -388,8 +427,8 @@ class BaseSolverDesign(BaseDesign):
 
     Examples
     --------
-    A solver design implements ``_solve``. This toy one always fails, so its
-    fallback assigns the units (with a ``SolverWarning``):
+    This toy design's solver always fails, so its fallback assigns the
+    units (with a ``SolverWarning``):
 
     >>> import warnings
     >>> import numpy as np
@@ -397,12 +436,15 @@ class BaseSolverDesign(BaseDesign):
     >>> from skassign.designs import CompleteRandomization
     >>> from skassign.exceptions import SolverError
     >>> class AlwaysFails(BaseSolverDesign):
-    ...     def __init__(self, n_groups=2, *, group_sizes=None, fallback=None,
-    ...                  random_state=None):
-    ...         self.n_groups = n_groups
-    ...         self.group_sizes = group_sizes
-    ...         self.fallback = fallback
-    ...         self.random_state = random_state
+    ...     def __init__(self, n_groups=2, *, group_sizes=None,
+    ...                  solver="pyscipopt", solver_params=None, time_limit=60.0,
+    ...                  node_limit=None, mip_gap=0.0, fallback=None,
+    ...                  random_state=None, verbose=0):
+    ...         self.n_groups, self.group_sizes = n_groups, group_sizes
+    ...         self.solver, self.solver_params = solver, solver_params
+    ...         self.time_limit, self.node_limit = time_limit, node_limit
+    ...         self.mip_gap, self.fallback = mip_gap, fallback
+    ...         self.random_state, self.verbose = random_state, verbose
     ...
     ...     def _solve(self, X, sizes, fixed, rng):
     ...         raise SolverError("no assignment found")
@@ -416,7 +458,13 @@ class BaseSolverDesign(BaseDesign):
 
     _parameter_constraints: dict = {
         **BaseDesign._parameter_constraints,
+        "solver": [str],
+        "solver_params": [dict, None],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "node_limit": [Interval(Integral, 1, None, closed="left"), None],
+        "mip_gap": [Interval(Real, 0, None, closed="left")],
         "fallback": [HasMethods(["fit", "get_params"]), None],
+        "verbose": ["verbose"],
     }
 
     # Not skipping nested validation: ``fallback`` is itself an estimator.
@@ -444,23 +492,112 @@ class BaseSolverDesign(BaseDesign):
 
     @abstractmethod
     def _solve(self, X, sizes, fixed, rng):
-        """Return labels from the solver and set the solver attributes."""
+        """Return the labels and the record of the solve.
+
+        The record has ``status``, ``bound``, ``n_nodes`` and ``solver``
+        (``None`` when no solver ran): the result of :meth:`_solve_mip`, or
+        a :class:`~skassign.utils._solver.SolveOutcome`.
+        """
+
+    def _uses_solver(self):
+        """Whether ``fit`` will call the solver (a design may solve without)."""
+        return True
+
+    def _engine_options(self, seed=0, *, time_limit=None, tolerance=None, light=False):
+        """Return the engine and its options, from the solver parameters."""
+        engine = check_solver(self.solver, integer=True)
+        return solver_options(
+            engine,
+            time_limit=self.time_limit if time_limit is None else time_limit,
+            node_limit=self.node_limit,
+            mip_gap=self.mip_gap,
+            seed=seed,
+            tolerance=tolerance,
+            solver_params=self.solver_params,
+            verbose=self.verbose,
+            light=light,
+            owner=type(self).__name__,
+        )
+
+    def _check_params(self):
+        # Refuse a solver that is missing, cannot handle integers or cannot
+        # honour the limits now, before any search or model building.
+        if self._uses_solver():
+            self._engine_options()
+
+    def _solve_mip(
+        self, mip, seed, *, warm=None, time_limit=None, tolerance=None, light=False
+    ):
+        """Solve ``mip`` with the design's solver, limits and options.
+
+        Parameters
+        ----------
+        mip : LinearMIP
+            The model.
+        seed : int
+            Seed of the solver (draw it with
+            :func:`~skassign.utils.child_seed`).
+        warm : ndarray or None, default=None
+            A feasible solution to start from.
+        time_limit : float or None, default=None
+            Seconds left for the solver; ``None`` gives it ``self.time_limit``.
+        tolerance : float or None, default=None
+            Feasibility tolerance (``None``: the solver's).
+        light : bool, default=False
+            Switch SCIP's presolving, heuristics and cuts off (small models).
+
+        Returns
+        -------
+        result : SolveResult
+            The solver's result, which has a solution.
+
+        Raises
+        ------
+        InfeasibleDesignError
+            If the solver proves that no assignment exists.
+        SolverError
+            If it stops without a solution.
+        """
+        options = self._engine_options(
+            seed, time_limit=time_limit, tolerance=tolerance, light=light
+        )
+        return check_solve_result(solve_mip(mip, options, warm=warm))
 
     def _assign(self, X, sizes, fixed, rng):
         self.fallback_ = None
         start = time.perf_counter()
         try:
-            return self._solve(X, sizes, fixed, rng)
+            labels, record = self._solve(X, sizes, fixed, rng)
         except SolverError as err:
             if self.fallback is None:
                 raise
             labels = self._fit_fallback(X, sizes, fixed, rng, err)
-            self.status_ = "fallback"
-            self.bound_ = float("nan")
-            self.gap_ = float("nan")
-            self.n_nodes_ = -1
-            self.solve_time_ = time.perf_counter() - start
-            return labels
+            record = SolveOutcome("fallback")
+        self._set_status(record, self._objective(X, labels), start)
+        return labels
+
+    def _set_status(self, record, objective, start):
+        """Set the fitted status attributes; print and warn as asked."""
+        bound = record.bound
+        bound = min(bound, objective) if np.isfinite(bound) else np.nan
+        self.status_ = record.status
+        self.bound_ = float(bound)
+        self.gap_ = relative_gap(objective, bound) if np.isfinite(bound) else np.nan
+        if record.status == "optimal":
+            self.gap_ = 0.0
+        self.n_nodes_ = int(record.n_nodes)
+        self.solve_time_ = time.perf_counter() - start
+        if record.solver is None:
+            return
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] {record.solver}: status {record.status}, "
+                f"objective {objective:.6g}, bound {self.bound_:.6g}, "
+                f"{self.n_nodes_} nodes ({self.solve_time_:.3f} s)"
+            )
+        warn_at_limit(
+            record.status, objective, bound, solver=record.solver, stacklevel=6
+        )
 
     def _fit_fallback(self, X, sizes, fixed, rng, err):
         """Assign with a clone of ``fallback`` after a solver failure."""

@@ -24,8 +24,10 @@ from skassign.utils._param_validation import (
 PUBLIC_MODULES = [
     "skassign.base",
     "skassign.datasets",
+    "skassign.inference",
     "skassign.metrics",
     "skassign.model_selection",
+    "skassign.plotting",
     "skassign.utils",
     "skassign.utils.discovery",
 ]

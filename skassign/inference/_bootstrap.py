@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from skassign._sampling import add_note, refit_labels
-from skassign.inference._result import BaseResamplingTest
+from skassign.inference._resampling import BaseResamplingTest
 from skassign.utils._parallel import parallel_in_order
 from skassign.utils._progress import progress_bar
 from skassign.utils._random import child_seed, spawn_seeds

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from skassign._sampling import sample_assignments
-from skassign.inference._result import BaseResamplingTest
+from skassign.inference._resampling import BaseResamplingTest
 
 __all__ = ["RandomizationTest"]
 
