@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 
 import numpy as np
+
+from skassign.utils._progress import progress_bar
 
 __all__ = ["LocalSearch", "SearchResult", "draw_units", "temperatures"]
 
@@ -191,6 +193,7 @@ class SearchResult:
     stop: str
 
 
+@dataclass
 class LocalSearch:
     """Local search over assignments with fixed group sizes.
 
@@ -245,30 +248,30 @@ class LocalSearch:
     (0.0, 'lower_bound')
     """
 
-    def __init__(
-        self,
-        method="anneal",
-        *,
-        n_change=2,
-        max_iter=5000,
-        time_limit=None,
-        t0="auto",
-        t0_factor=1.0,
-        cooling="log",
-        tmax=10,
-        patience=None,
-        tenure=None,
-        n_candidates=256,
-        refresh_every=2000,
-    ):
-        if method not in ("anneal", "descent", "tabu"):
+    method: str = "anneal"
+    _: KW_ONLY
+    n_change: int = 2
+    max_iter: int = 5000
+    time_limit: float | None = None
+    t0: object = "auto"
+    t0_factor: float = 1.0
+    cooling: object = "log"
+    tmax: int = 10
+    patience: int | None = None
+    tenure: tuple | None = None
+    n_candidates: int = 256
+    refresh_every: int = 2000
+
+    def __post_init__(self):
+        if self.method not in ("anneal", "descent", "tabu"):
             raise ValueError(
-                f"method must be 'anneal', 'descent' or 'tabu'; got {method!r}."
+                f"method must be 'anneal', 'descent' or 'tabu'; got {self.method!r}."
             )
-        if not isinstance(max_iter, Integral) or max_iter < 0:
+        if not isinstance(self.max_iter, Integral) or self.max_iter < 0:
             raise ValueError(
-                f"max_iter must be a non-negative integer; got {max_iter!r}."
+                f"max_iter must be a non-negative integer; got {self.max_iter!r}."
             )
+        t0 = self.t0
         if t0 != "auto" and (
             not isinstance(t0, Real) or t0 == 0 or not np.isfinite(t0)
         ):
@@ -277,6 +280,7 @@ class LocalSearch:
                 "temperature or a negative one relative to the starting "
                 "objective (t0=-5 means f_start / 5)."
             )
+        cooling = self.cooling
         if cooling not in ("log", "inverse") and not (
             isinstance(cooling, Real) and 0 < cooling < 1
         ):
@@ -284,18 +288,8 @@ class LocalSearch:
                 "cooling must be 'log', 'inverse' or a factor in (0, 1); "
                 f"got {cooling!r}."
             )
-        self.method = method
-        self.n_change = 2 if method == "tabu" else int(n_change)
-        self.max_iter = int(max_iter)
-        self.time_limit = time_limit
-        self.t0 = t0
-        self.t0_factor = float(t0_factor)
-        self.cooling = cooling
-        self.tmax = int(tmax)
-        self.patience = patience
-        self.tenure = tenure
-        self.n_candidates = int(n_candidates)
-        self.refresh_every = int(refresh_every)
+        if self.method == "tabu":
+            self.n_change = 2
 
     def run(self, problem, labels, free, rng, *, classes=None, progress=None):
         """Search from ``labels``, moving only the units in ``free``.
@@ -312,13 +306,22 @@ class LocalSearch:
             Source of randomness.
         classes : ndarray of shape (n_samples,) or None, default=None
             Swap classes: units move only with units of the same class.
-        progress : tqdm-like or None, default=None
-            Advanced by the iterations run.
+        progress : bool, tqdm-like or None, default=None
+            A bar advanced by the iterations run; ``True`` shows one
+            (``skassign.utils._progress.progress_bar``), ``None`` or
+            ``False`` none.
 
         Returns
         -------
         result : SearchResult
         """
+        if isinstance(progress, bool):
+            with progress_bar(
+                progress, total=self.max_iter, desc=f"search ({self.method})", unit="it"
+            ) as bar:
+                return self.run(
+                    problem, labels, free, rng, classes=classes, progress=bar
+                )
         problem.reset(np.asarray(labels, dtype=np.int64))
         moves = _Moves(problem.labels, np.asarray(free), classes, self.n_change)
         state = _State(self, problem, moves, rng, progress)

@@ -260,3 +260,33 @@ def test_temperature_schedules():
     np.testing.assert_allclose(
         temperatures(3.0, 0.9, 10, iters), 3 * 0.9 ** np.repeat([0, 1, 2], 10)
     )
+
+
+def test_progress_bar_counts_the_iterations(capsys):
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    sizes = np.array([10, 10])
+    start = _start(sizes, np.full(20, -1), 0)
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            Bar.n += k
+
+    result = LocalSearch("anneal", max_iter=900).run(
+        _mean_balance(X, sizes),
+        start,
+        np.arange(20),
+        np.random.RandomState(0),
+        progress=Bar(),
+    )
+    assert Bar.n == result.n_iter == 900
+    shown = LocalSearch("tabu", max_iter=30).run(
+        _mean_balance(X, sizes),
+        start,
+        np.arange(20),
+        np.random.RandomState(0),
+        progress=True,
+    )
+    assert shown.n_iter == 30
+    assert "search (tabu)" in capsys.readouterr().err
