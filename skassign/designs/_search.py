@@ -346,6 +346,7 @@ class _State:
         self.current[0] = problem.value
         self.n_moved = self.n_restarts = 0
         self.run_best, self.run_best_it = problem.value, 0
+        self.checked = 0
         bound = getattr(problem, "lower_bound", None)
         self.bound = None if bound is None else float(bound)
 
@@ -376,12 +377,25 @@ class _State:
         return None
 
     def restart_due(self, done):
-        """Restart after ``patience`` iterations without a better run best."""
-        value = self.problem.value
-        if value < self.run_best - _RTOL * max(1.0, abs(self.run_best)):
-            self.run_best, self.run_best_it = value, done
+        """Restart after ``patience`` iterations without a better run best.
+
+        The run's best is read from the current objective of every
+        iteration since the last check, so that it does not depend on how
+        the iterations were batched.
+        """
         patience = self.search.patience
-        if patience is None or done - self.run_best_it < patience:
+        if patience is None:
+            return False
+        visited = self.current[self.checked + 1 : done + 1]
+        self.checked = done
+        if visited.size:
+            k = int(visited.argmin())
+            if visited[k] < self.run_best - _RTOL * max(1.0, abs(self.run_best)):
+                self.run_best, self.run_best_it = (
+                    float(visited[k]),
+                    done - visited.size + k + 1,
+                )
+        if done - self.run_best_it < patience:
             return False
         self.problem.reset(self.moves.shuffle(self.problem.labels, self.rng))
         self.run_best, self.run_best_it = self.problem.value, done
@@ -423,9 +437,12 @@ class _State:
         # proposals that changed the assignment (exponentially forgotten).
         seen, accepted, effective = 4.0, 2.0, 1.0
         stop = None
+        walk = getattr(problem, "walk", None) if n_change == 2 else None
         while stop is None:
             if pos == pool_size:
                 pool_size = min(8 * _MAX_BATCH, iterations - done)
+                if search.patience is not None:
+                    pool_size = min(pool_size, max(search.patience, 1))
                 pool_units = moves.draw(pool_size, rng)
                 if search.method == "anneal":
                     # Metropolis: accept when rand <= exp(-delta / T), i.e.
@@ -440,6 +457,25 @@ class _State:
             if pool_limits is None:
                 tol = -_RTOL * max(1.0, abs(problem.value))
                 limits = np.full(pool_size - pos, tol)
+            if walk is not None:
+                # Compiled path: the problem walks the whole pool itself.
+                if pool_limits is not None:
+                    limits = pool_limits
+                consumed, n_effective = self._walk(walk, pool_units, limits, done)
+                self.n_moved += n_effective
+                since_refresh += n_effective
+                if since_refresh >= search.refresh_every:
+                    problem.refresh()
+                    since_refresh = 0
+                done += consumed
+                pos = pool_size
+                if self.progress is not None:
+                    self.progress.update(consumed)
+                if self.restart_due(done):
+                    offset, pos, pool_size = done, 0, 0
+                    current[done] = problem.value
+                stop = self.stop_reason(done)
+                continue
             p_stop_reject = effective / seen
             p_stop_chain = 1.0 - accepted / seen
             chain_mode = chain_ok and p_stop_chain < p_stop_reject
@@ -477,6 +513,24 @@ class _State:
                 current[done] = problem.value
             stop = self.stop_reason(done)
         return self.result(done, t0, stop)
+
+    def _walk(self, walk, units, limits, done):
+        """Let the problem walk the proposals one at a time (compiled)."""
+        stop_at = -np.inf
+        if self.bound is not None:
+            stop_at = self.bound + _RTOL * max(1.0, abs(self.bound))
+        current = np.empty(units.shape[0])
+        n_done, n_moved, best_f, best_labels = walk(
+            units, limits, self.best_f, stop_at, current
+        )
+        current = current[:n_done]
+        self.current[done + 1 : done + n_done + 1] = current
+        self.trace[done + 1 : done + n_done + 1] = np.minimum.accumulate(
+            np.concatenate([[self.best_f], current])
+        )[1:]
+        if best_labels is not None and best_f < self.best_f:
+            self.best_f, self.best_labels = best_f, best_labels
+        return n_done, n_moved
 
     def _reject_batch(self, units, new, limits, done):
         """Evaluate from the current state; cut at the first accepted move."""

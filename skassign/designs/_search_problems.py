@@ -266,3 +266,33 @@ class GroupSumsProblem(SwapProblem):
         step = self.F[j] - self.F[i]
         self.S[labels[i]] += step
         self.S[labels[j]] -= step
+
+    def walk(self, units, limits, best_value, stop_at, current):
+        """Walk exchanges one at a time in a compiled loop (the engine's fast path).
+
+        Proposal ``r`` (units ``units[r]``) is accepted when its change of
+        the objective is at most ``limits[r]``; ``current[r]`` receives the
+        objective after it. Stops once the best objective reaches
+        ``stop_at``. Returns the number of proposals walked, the number of
+        accepted exchanges, the best objective and its labels (``None`` if
+        it did not improve on ``best_value``).
+        """
+        from skassign.designs._search_kernels import group_sums_walk
+
+        best_labels = self.labels.copy()
+        value, best, n_done, _, n_moved = group_sums_walk(
+            self.F,
+            self.W,
+            self.S,
+            self.T,
+            self.labels,
+            np.ascontiguousarray(units, dtype=np.int64),
+            np.ascontiguousarray(limits, dtype=np.float64),
+            self.value,
+            best_value,
+            best_labels,
+            stop_at,
+            current,
+        )
+        self.value = float(value)
+        return n_done, n_moved, float(best), best_labels if best < best_value else None
