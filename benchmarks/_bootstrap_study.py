@@ -100,4 +100,18 @@ def summarise_study(records, alpha=0.05):
     out["duplicates_split"] = float(
         np.nanmean([r["duplicates_split"] for r in records])
     )
+    # Where the conservativeness comes from: the bootstrap's spread (SD) and
+    # the shape of its tails, against the sampling distribution's.
+    out["sampling_q95_over_sd_diff"] = float(
+        np.quantile(np.abs(diffs), 0.95) / diffs.std(ddof=1)
+    )
+    out["mean_boot_q95_over_sd_diff"] = float(
+        np.mean([r["boot_q95_over_sd_diff"] for r in records])
+    )
+    out["sampling_kurtosis_diff"] = float(
+        np.mean((diffs - diffs.mean()) ** 4) / diffs.var() ** 2
+    )
+    out["mean_boot_kurtosis_diff"] = float(
+        np.mean([r["boot_kurtosis_diff"] for r in records])
+    )
     return out
