@@ -229,7 +229,64 @@ def _read_csv(path):
         raise _InputError(f"cannot parse {path!r} as CSV: {_one_line(err)}") from None
     if frame.shape[0] == 0:
         raise _InputError(f"input file {path!r} has a header but no data rows.")
+    _check_unique_header(text, path)
     return frame, raw
+
+
+def _check_unique_header(text, path):
+    """Refuse repeated column names (pandas would silently rename them)."""
+    import csv
+
+    header = next(csv.reader(io.StringIO(text)), [])
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise _InputError(
+                f"column {name!r} appears more than once in the header of {path!r}; "
+                "give every column its own name."
+            )
+        seen.add(name)
+
+
+def _non_numeric_cells(values):
+    """Rows (0-based) and text of the cells of ``values`` that are not numbers.
+
+    Missing cells are not counted; ``values`` is a column read as text or
+    with pandas' type inference.
+    """
+    import pandas as pd
+
+    present = values.notna().to_numpy()
+    parsed = pd.to_numeric(values.where(values.notna()), errors="coerce")
+    bad = np.flatnonzero(present & parsed.isna().to_numpy())
+    return bad, values.to_numpy()[bad], int(present.sum())
+
+
+def _check_numeric_typos(frame, column):
+    """Refuse a column that is numeric except for a few cells.
+
+    A typo (``69,4``, ``n.a.``) turns a numeric column into text; balancing
+    it as a category, or leaving it out, would both be silent mistakes.
+    """
+    import pandas as pd
+
+    values = frame[column]
+    if not (
+        pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)
+    ):
+        return
+    bad, texts, n_present = _non_numeric_cells(values)
+    if not bad.size or 2 * (n_present - bad.size) < n_present:
+        return
+    hint = ""
+    if any("," in str(t) for t in texts):
+        hint = " (numbers need '.' as decimal point)"
+    raise _InputError(
+        f"column {column!r} is numeric except for {bad.size} cell(s): data row "
+        f"{int(bad[0]) + 1} has {str(texts[0])!r}{hint}; correct the value, leave "
+        "the cell empty for a missing value, or leave the column out with "
+        "--columns."
+    )
 
 
 def _covariate_columns(frame, args, path):
@@ -269,6 +326,11 @@ def _covariate_columns(frame, args, path):
                 f"{path!r} has no numeric column to balance; name columns with "
                 "--columns (and pass --one-hot for categorical ones)."
             )
+    candidates = (
+        columns if requested else [c for c in frame.columns if c not in reserved]
+    )
+    for column in candidates:
+        _check_numeric_typos(frame, column)
     numeric, categorical = [], []
     for column in columns:
         values = frame[column]
@@ -284,8 +346,8 @@ def _covariate_columns(frame, args, path):
         elif args.one_hot:
             categorical.append(column)
         else:
-            present = values.dropna().astype(str)
-            example = present.iloc[0] if present.size else ""
+            bad, texts, _ = _non_numeric_cells(values)
+            example = str(texts[0]) if bad.size else ""
             raise _InputError(
                 f"column {column!r} is not numeric (e.g. {example!r}); pass --one-hot "
                 "to encode categorical columns, or leave it out of --columns."
@@ -301,14 +363,30 @@ def _covariate_columns(frame, args, path):
     return numeric, categorical
 
 
+def _numeric_scaler(design):
+    """Return the scaling of numeric covariates that suits ``design``.
+
+    Designs balance standardised covariates, except MinMSE: its objective
+    vanishes on centred covariates (unless it fits an intercept), so they are
+    only divided by their standard deviation, as the R package minMSE does.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from skassign.designs import MinMSE
+
+    if isinstance(design, MinMSE) and not design.fit_intercept:
+        return StandardScaler(with_mean=False)
+    return StandardScaler()
+
+
 def _assign_pipeline(design, numeric, categorical, impute):
     """Preprocessing (impute, scale, one-hot encode) followed by the design."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
 
-    numeric_steps = [StandardScaler()]
+    numeric_steps = [_numeric_scaler(design)]
     categorical_steps = [OneHotEncoder(sparse_output=False)]
     if impute:
         numeric_steps.insert(0, SimpleImputer(strategy="mean"))
@@ -342,13 +420,70 @@ def _build_design(args):
         sizes = _group_sizes(args.group_sizes)
         params["group_sizes"] = sizes
         params.setdefault("n_groups", len(sizes))
+    args.seed = _resolve_seed(args.seed, params.pop("random_state", None))
     params["random_state"] = args.seed
     return design.set_params(**params)
 
 
+def _resolve_seed(seed, param):
+    """Return the seed of --seed or --param random_state, else a fresh one."""
+    if param is not None:
+        if isinstance(param, bool) or not isinstance(param, int) or param < 0:
+            raise _InputError(
+                f"--param random_state needs a non-negative integer; got {param!r}."
+            )
+        if seed is not None and seed != param:
+            raise _InputError(
+                f"--seed {seed} and --param random_state={param} disagree; give one."
+            )
+        return param
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return seed
+
+
+def _check_output(args):
+    """Refuse to overwrite an existing file (the input included) without --force."""
+    import os
+
+    if args.output in (None, "-") or args.force:
+        return
+    if os.path.exists(args.output):
+        same = args.input != "-" and os.path.exists(args.input)
+        same = same and os.path.samefile(args.input, args.output)
+        what = "is the input file" if same else "exists"
+        raise _InputError(
+            f"output {args.output!r} {what}; pass --force to overwrite it, or "
+            "choose another --output."
+        )
+
+
+def _fixed_labels(frame, column):
+    """Return the ``--fixed`` column as numbers, naming it for a bad cell."""
+    import pandas as pd
+
+    values = frame[column]
+    bad, texts, _ = _non_numeric_cells(values)
+    if bad.size:
+        raise _InputError(
+            f"--fixed column {column!r} must hold group numbers (empty or -1 for "
+            f"rows to assign); data row {int(bad[0]) + 1} has {str(texts[0])!r}."
+        )
+    numbers = pd.to_numeric(values).astype(np.float64).to_numpy()
+    odd = np.flatnonzero(
+        np.isinf(numbers) | (np.isfinite(numbers) & (numbers != np.round(numbers)))
+    )
+    if odd.size:
+        raise _InputError(
+            f"--fixed column {column!r} must hold whole group numbers (empty or -1 "
+            f"for rows to assign); data row {int(odd[0]) + 1} has "
+            f"{str(values.iloc[odd[0]])!r}."
+        )
+    return numbers
+
+
 def _run_assign(args, out):
-    if args.seed is None:
-        args.seed = int(np.random.SeedSequence().generate_state(1)[0])
+    _check_output(args)
     frame, raw = _read_csv(args.input)
     design = _build_design(args)
     if args.label_column in frame.columns:
@@ -366,7 +501,7 @@ def _run_assign(args, out):
     pipeline = _assign_pipeline(design, numeric, categorical, args.impute)
     fit_params = {}
     if args.fixed is not None:
-        fit_params["design__fixed_labels"] = frame[args.fixed]
+        fit_params["design__fixed_labels"] = _fixed_labels(frame, args.fixed)
     pipeline.fit(frame[columns], **fit_params)
     labels = pipeline[-1].labels_
 
@@ -481,10 +616,11 @@ def _build_parser():
         description=(
             "Read INPUT (a CSV file with a header row; '-' reads standard input), "
             "assign its rows to groups with a design, and write the file with an "
-            "added group column. The covariates are standardised (and, with "
-            "--one-hot, categorical ones one-hot encoded) before the design sees "
-            "them. Missing or non-numeric values are errors unless --impute or "
-            "--one-hot say how to handle them."
+            "added group column. The covariates are standardised (only scaled, "
+            "not centred, for MinMSE; with --one-hot, categorical ones are "
+            "one-hot encoded) before the design sees them. Missing or "
+            "non-numeric values are errors unless --impute or --one-hot say how "
+            "to handle them."
         ),
         epilog=(
             "example: skassign assign mice.csv --design rerandomization --groups 2 "
@@ -557,7 +693,13 @@ def _build_parser():
         "--output",
         "-o",
         metavar="OUT.csv",
-        help="output CSV file (default: standard output)",
+        help="output CSV file (default: standard output); an existing file is "
+        "only replaced with --force",
+    )
+    assign.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the --output file if it exists",
     )
     assign.set_defaults(func=_run_assign)
 

@@ -193,7 +193,7 @@ def test_assign_reports_design_warnings(mice_csv, tmp_path, capsys):
         (["--design", "rerandomization", "--fixed", "cage"],
          ["--fixed column 'cage' is not in"]),
         (["--design", "rerandomization", "--fixed", "age"],
-         ["fixed_labels must contain integers"]),
+         ["--fixed column 'age' must hold whole group numbers", "'0.5'"]),
         (["--design", "rerandomization", "--fixed", "mice", "--columns", "mice"],
          ["cannot also be a covariate"]),
     ],

@@ -3,19 +3,14 @@
 Each test names the item it guards; each failed on the code before its fix.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 
 from skassign.designs import (
-    BlockRandomization,
     CompleteRandomization,
-    MinMSE,
-    OptimalBalance,
     Rerandomization,
 )
-from skassign.inference import BootstrapTest, RandomizationTest
+from skassign.inference import RandomizationTest
 from skassign.metrics import mahalanobis_imbalance, standardized_mean_difference
 
 # --------------------------------------------------------------------------
@@ -107,3 +102,15 @@ def test_rerandomization_every_free_unit_in_one_group_gives_honest_advice():
         design.fit(X, fixed_labels=fixed)
     assert not any("max_draws" in str(r.message) for r in record)
     assert design.labels_.tolist() == [0] * 5 + [1] * 5
+
+
+# --------------------------------------------------------------------------
+# Item 8: inf in fixed_labels is not "to assign".
+
+
+def test_infinite_fixed_label_is_refused():
+    X = np.arange(8.0).reshape(-1, 1)
+    with pytest.raises(ValueError, match="infinite value at position 0"):
+        CompleteRandomization(random_state=0).fit(
+            X, fixed_labels=[np.inf, 0, 1, -1, -1, -1, -1, -1]
+        )

@@ -50,7 +50,13 @@ def _integer_vector(values, name):
             f"{name} must contain integer group numbers; got values of dtype "
             f"{arr.dtype}."
         )
-    missing = ~np.isfinite(arr)
+    infinite = np.flatnonzero(np.isinf(arr))
+    if infinite.size:
+        raise ValueError(
+            f"{name} has an infinite value at position {int(infinite[0])}; use a "
+            "group number, or -1 (or NaN) for a unit still to assign."
+        )
+    missing = np.isnan(arr)
     present = arr[~missing]
     if not np.all(np.floor(present) == present):
         raise ValueError(f"{name} must contain integers; got non-integral values.")
