@@ -154,6 +154,11 @@ def _demo_inference(X, final_weight, labels, design, args):
 def _run_demo(args, out):
     from skassign.datasets import make_tumor_mice, simulate_tumor_growth
 
+    if args.n_mice < 2:
+        raise _InputError(
+            f"--n-mice must be at least 2 (one mouse per group); got {args.n_mice}."
+        )
+
     mice = make_tumor_mice(n_mice=args.n_mice)
     weight = mice["initial_weight"]
     # The case study's normalisation: the sample standard deviation (ddof=1).

@@ -34,6 +34,7 @@ from skassign.utils._param_validation import (
 )
 from skassign.utils._random import set_random_states, spawn_seeds
 from skassign.utils.validation import (
+    _temporal_columns_error,
     check_assignment,
     check_fixed_labels,
     final_step,
@@ -382,6 +383,9 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         Covariate names, when ``X`` has string column names.
     """
 
+    # The scaler recommended in front of the design (in error messages).
+    _scaler_advice = "StandardScaler()"
+
     _parameter_constraints: dict = {
         "n_groups": [Interval(Integral, 2, None, closed="left")],
         "group_sizes": ["array-like", None],
@@ -476,6 +480,11 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         """Validate covariates (numeric, finite); designs on other data override."""
         try:
             return validate_data(self, X, dtype=np.float64, order="C", reset=reset)
+        except TypeError as err:
+            temporal = _temporal_columns_error(X)
+            if temporal is not None:
+                raise temporal from err
+            raise
         except ValueError as err:
             message = str(err)
             if "could not convert" in message:
@@ -493,8 +502,8 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
                 raise ValueError(
                     f"Input X contains NaN. {type(self).__name__} needs complete "
                     "covariates: impute them in a Pipeline, e.g. "
-                    "make_pipeline(SimpleImputer(), StandardScaler(), design), "
-                    "or drop the incomplete units."
+                    f"make_pipeline(SimpleImputer(), {self._scaler_advice}, "
+                    "design), or drop the incomplete units."
                 ) from err
             raise
 

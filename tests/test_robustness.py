@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from skassign.designs import (
+    BlockRandomization,
     CompleteRandomization,
+    MinMSE,
+    OptimalBalance,
     Rerandomization,
 )
-from skassign.inference import RandomizationTest
+from skassign.inference import BootstrapTest, RandomizationTest
 from skassign.metrics import mahalanobis_imbalance, standardized_mean_difference
 
 # --------------------------------------------------------------------------
@@ -114,3 +117,64 @@ def test_infinite_fixed_label_is_refused():
         CompleteRandomization(random_state=0).fit(
             X, fixed_labels=[np.inf, 0, 1, -1, -1, -1, -1, -1]
         )
+
+
+# --------------------------------------------------------------------------
+# Smaller rough edges.
+
+
+def test_datetime_column_gets_a_message_naming_it():
+    pd = pytest.importorskip("pandas")
+    from skassign.metrics import balance_table
+
+    X = pd.DataFrame(
+        {"w": np.arange(6.0), "day": pd.date_range("2024-01-01", periods=6)}
+    )
+    with pytest.raises(ValueError, match="date or time values in column.*'day'"):
+        CompleteRandomization(random_state=0).fit(X)
+    with pytest.raises(ValueError, match="date or time values in column.*'day'"):
+        balance_table(X, [0, 1] * 3)
+
+
+def test_unknown_solver_param_is_named():
+    pytest.importorskip("pyscipopt")
+    X = np.random.RandomState(0).normal(size=(12, 2))
+    design = OptimalBalance(solver_params={"no/such": 1}, random_state=0)
+    with pytest.raises(ValueError, match="'no/such' is not a SCIP parameter"):
+        design.fit(X)
+
+
+def test_block_randomization_refuses_more_strata_than_units():
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="n_strata=50 is larger than the number"):
+        BlockRandomization(n_strata=50, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "design, scaler",
+    [
+        (CompleteRandomization(), "StandardScaler()"),
+        (MinMSE(), "StandardScaler(with_mean=False)"),
+    ],
+)
+def test_nan_advice_fits_the_design(design, scaler):
+    X = np.array([[1.0, 2.0], [np.nan, 1.0], [2.0, 3.0], [3.0, 1.0]])
+    with pytest.raises(ValueError, match="contains NaN") as info:
+        design.fit(X)
+    assert f"SimpleImputer(), {scaler}, design" in str(info.value)
+
+
+@pytest.mark.parametrize("test_class", [RandomizationTest, BootstrapTest])
+def test_missing_X_given_to_a_test_is_a_clear_error(test_class):
+    test = test_class(CompleteRandomization(), n_resamples=10)
+    with pytest.raises(ValueError, match="needs the covariates X"):
+        test.fit(None, np.arange(4.0), [0, 1, 0, 1])
+
+
+def test_demo_with_one_mouse_is_a_clear_error(capsys):
+    from skassign._cli import main
+
+    assert main(["demo", "--n-mice", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--n-mice must be at least 2" in err
+    assert "NaN" not in err

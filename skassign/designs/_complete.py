@@ -226,6 +226,13 @@ class BlockRandomization(BaseDesign):
             n_strata = self.n_strata
             if n_strata is None:
                 n_strata = max(1, n_samples // (2 * sizes.shape[0]))
+            elif n_strata > n_samples:
+                raise ValueError(
+                    f"n_strata={n_strata} is larger than the number of units "
+                    f"({n_samples}); strata of single units leave nothing to "
+                    "randomise within them. Use at most n_samples // n_groups "
+                    f"= {n_samples // sizes.shape[0]} strata."
+                )
             n_strata = min(n_strata, np.unique(X, axis=0).shape[0])
             if n_strata > 1:
                 kmeans = KMeans(

@@ -779,6 +779,9 @@ class MinMSE(BaseDesign):
     '2.0808'
     """
 
+    # Its objective vanishes on centred covariates (see _check_uncentred).
+    _scaler_advice = "StandardScaler(with_mean=False)"
+
     _parameter_constraints: dict = {
         **BaseDesign._parameter_constraints,
         "weights": ["array-like", None],

@@ -32,6 +32,7 @@ from skassign.utils._solver import (
     import_pyscipopt,
     relative_gap,
     scip_seed,
+    set_scip_params,
     solve_cvxpy,
     solve_scip,
     warn_at_limit,
@@ -833,7 +834,7 @@ def _solve_scip(
     if node_limit is not None:
         settings["limits/nodes"] = int(node_limit)
     settings.update(params or {})
-    model.setParams(settings)
+    set_scip_params(model, settings)
     if warm is not None:
         values = _warm_values(problem, warm, two_groups)
         solution = model.createSol()

@@ -282,6 +282,11 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ input
 
     def _check_inputs(self, X, y, assignment):
+        if X is None or not hasattr(X, "__len__"):
+            raise ValueError(
+                f"{type(self).__name__}.fit needs the covariates X the design was "
+                f"fit on (the test re-runs the design on them); got {X!r}."
+            )
         n_samples = _n_samples(X)
         y = check_array(
             y,
