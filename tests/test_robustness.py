@@ -3,6 +3,8 @@
 Each test names the item it guards; each failed on the code before its fix.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,66 @@ def test_demo_with_one_mouse_is_a_clear_error(capsys):
     err = capsys.readouterr().err
     assert "--n-mice must be at least 2" in err
     assert "NaN" not in err
+
+
+# --------------------------------------------------------------------------
+# Item 1: OptimalBalance on unscaled covariates.
+
+
+@pytest.mark.parametrize("factor", [1e6, 1e11])
+def test_optimal_balance_solves_unscaled_covariates(factor):
+    pytest.importorskip("pyscipopt")
+    from skassign.metrics import moment_discrepancy
+
+    for seed in range(12):
+        X = np.random.RandomState(seed).normal(size=(12, 2)) * factor
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            design = OptimalBalance(
+                random_state=0, time_limit=3, fallback=CompleteRandomization()
+            ).fit(X)
+        assert design.status_ == "optimal", seed
+        assert design.gap_ == 0.0
+        assert design.objective_ == pytest.approx(
+            moment_discrepancy(X, design.labels_), rel=1e-12
+        )
+        assert design.bound_ <= design.objective_ * (1 + 1e-9)
+
+
+def test_optimal_balance_huge_rho_is_not_called_infeasible():
+    pytest.importorskip("pyscipopt")
+    for seed in range(6):
+        X = np.random.RandomState(seed).normal(size=(12, 2))
+        design = OptimalBalance(rho=1e12, random_state=0, time_limit=3).fit(X)
+        assert design.status_ == "optimal", seed
+
+
+def test_optimal_balance_refuses_covariates_whose_moments_overflow():
+    X = np.random.RandomState(0).normal(size=(12, 2)) * 1e200
+    with pytest.raises(ValueError, match="Standardise the covariates first"):
+        OptimalBalance(random_state=0).fit(X)
+    # With rho=0 only the means enter, and those are representable.
+    design = OptimalBalance(rho=0, random_state=0, time_limit=5).fit(X)
+    assert design.status_ == "optimal"
+    assert np.isfinite(design.objective_) and design.objective_ > 0
+
+
+def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
+    pytest.importorskip("pyscipopt")
+    from skassign.designs import _optimal
+    from skassign.exceptions import InfeasibleDesignError, SolverWarning
+
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    expected = OptimalBalance(method="heuristic", random_state=0).fit(X)
+    for error in (Exception("SCIP: error in LP solver"), InfeasibleDesignError("no")):
+
+        def failing(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(_optimal, "_solve_scip", failing)
+        with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
+            design = OptimalBalance(random_state=0, heuristic_iter=2000).fit(X)
+        assert design.status_ == "solver_error"
+        assert np.isnan(design.bound_)
+        assert np.bincount(design.labels_).tolist() == [15, 15]
+        assert design.objective_ <= expected.objective_ * 2

@@ -89,6 +89,13 @@ def _auto_factor(n_free):
     return float(np.clip(np.sqrt(25.0 / max(n_free, 1)), 0.3, 1.5))
 
 
+def _column_rms(X):
+    """Root mean square of every column, without overflow for huge values."""
+    magnitude = np.abs(X).max(axis=0, initial=0.0)
+    safe = np.where(magnitude > 0, magnitude, 1.0)
+    return magnitude * np.sqrt(((X / safe) ** 2).mean(axis=0))
+
+
 def _whiten(X):
     """Whitened coordinates of the covariates: ``Z = sqrt(n) U_r``.
 
@@ -99,7 +106,7 @@ def _whiten(X):
     same on ``Z`` as on ``X``.
     """
     n_samples = X.shape[0]
-    rms = np.sqrt((X * X).mean(axis=0))
+    rms = _column_rms(X)
     active = rms > 0.0
     if not active.any():
         return np.zeros((n_samples, 0))
@@ -543,8 +550,8 @@ def _blas_controller():
 
 def _check_uncentred(X):
     """Refuse covariates whose means all vanish (the minMSE centring trap)."""
-    means = X.mean(axis=0)
-    rms = np.sqrt((X * X).mean(axis=0))
+    rms = _column_rms(X)
+    means = (X / np.where(rms > 0, rms, 1.0)).mean(axis=0) * rms
     active = rms > 0.0
     if not active.any():
         raise ValueError(

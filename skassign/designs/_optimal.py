@@ -10,6 +10,7 @@ warm start and is usable alone for samples too large to solve exactly.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -19,6 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from skassign.base import BaseSolverDesign
+from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.metrics._balance import (
     _group_moments,
     _max_pairwise_discrepancy,
@@ -124,6 +126,47 @@ _CVXPY_LIMITS = {
 }
 
 
+def _power_of_two(value):
+    """Return the power of two at or above ``value`` (1 for 0 or non-finite)."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    return float(2.0 ** np.ceil(np.log2(value)))
+
+
+def _check_representable(X, rho, second_moments):
+    """Refuse covariates whose moments overflow double precision.
+
+    The objective is in the covariates' units (squared for the second
+    moments), so with values near 1e155 (or a huge ``rho``) it cannot be
+    represented; every assignment would look equally good.
+    """
+    largest = float(np.abs(X).max(initial=0.0))
+    n_samples, n_features = X.shape
+    with np.errstate(over="ignore"):
+        size = largest * n_samples * n_features
+        if rho > 0:
+            terms = n_features if second_moments == "diagonal" else n_features**2
+            size = size + 2.0 * rho * largest * largest * n_samples * terms
+    if not np.isfinite(size):
+        raise ValueError(
+            f"OptimalBalance cannot represent its objective for these covariates "
+            f"(largest |x| = {largest:.3g}, rho={rho:g}): the sums of squares "
+            "overflow double precision. Standardise the covariates first (a "
+            "StandardScaler in a Pipeline), as the method prescribes."
+        )
+
+
+def _is_solver_failure(err):
+    """Whether ``err`` is a solver's failure rather than a bug or a bad input.
+
+    PySCIPOpt raises plain ``Exception`` for SCIP's internal errors (for
+    example "error in LP solver").
+    """
+    return isinstance(err, (SolverError, InfeasibleDesignError)) or (
+        type(err) is Exception
+    )
+
+
 def _moment_columns(X, rho, second_moments):
     """Weighted moment columns whose group means enter the objective.
 
@@ -161,22 +204,26 @@ def _moment_columns(X, rho, second_moments):
             cols.append(X[:, iu] * X[:, ju])
             weights.append(np.where(iu == ju, float(rho), 2.0 * rho))
     F = np.hstack(cols) * np.concatenate(weights)
+    # Columns below 1e-12 of the largest are dropped as noise, whatever the
+    # covariates' units (powers of two rescale exactly).
+    scale = _power_of_two(np.abs(F).max(initial=0.0))
+    F = F / scale
     magnitude = np.abs(F).max(axis=0)
     F = F - F.mean(axis=0)
-    scale = np.abs(F).max(axis=0)
-    keep = scale > 1e-12 * np.maximum(magnitude, 1.0)
+    spread = np.abs(F).max(axis=0)
+    keep = spread > 1e-12 * np.maximum(magnitude, 1.0)
     if not keep.any():
         return np.zeros((X.shape[0], 1))
-    F, scale = F[:, keep], scale[keep]
-    unit = F / scale
+    F, spread = F[:, keep], spread[keep]
+    unit = F / spread
     # Fix the sign by the first clearly non-zero entry: |diff| ignores sign.
     first = np.argmax(np.abs(unit) > 1e-9, axis=0)
     unit *= np.sign(unit[first, np.arange(unit.shape[1])])
     _, first_of, inverse = np.unique(
         np.round(unit, 12).T, axis=0, return_index=True, return_inverse=True
     )
-    merged = np.bincount(inverse.ravel(), weights=scale)
-    return unit[:, first_of] * merged
+    merged = np.bincount(inverse.ravel(), weights=spread)
+    return unit[:, first_of] * (merged * scale)
 
 
 @dataclass
@@ -191,6 +238,7 @@ class _Problem:
     caps: np.ndarray  # (m,) free places per group
     free: np.ndarray  # indices of the free units
     classes: list  # lists of interchangeable groups (>= 2 each)
+    scale: float = 1.0  # the design's objective is scale times the problem's
 
     @property
     def n_groups(self):
@@ -199,7 +247,13 @@ class _Problem:
 
 def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
     """Moment columns, fixed-unit sums, capacities and symmetry classes."""
+    _check_representable(X, rho, second_moments)
     F = _moment_columns(X, rho, second_moments)
+    # The solver sees coefficients of order 1 whatever the covariates' units:
+    # the problem's objective is the design's divided by ``scale``, a power
+    # of two (exact).
+    scale = _power_of_two(np.abs(F).max(initial=0.0))
+    F = F / scale
     m = sizes.shape[0]
     is_fixed = fixed >= 0
     C = np.zeros((m, F.shape[1]))
@@ -218,6 +272,7 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
         caps=(sizes - n_fixed).astype(np.int64),
         free=free,
         classes=classes,
+        scale=scale,
     )
 
 
@@ -936,7 +991,11 @@ class OptimalBalance(BaseSolverDesign):
     units of two groups at a time exactly. With ``method="heuristic"`` it
     is used alone, for samples too large to solve exactly. Covariates are
     used as given: standardise them first (a ``StandardScaler`` in a
-    Pipeline).
+    Pipeline), as the method prescribes, since the objective adds means
+    and second moments in the covariates' own units. Covariates in any
+    units are nevertheless solved reliably (the model is rescaled by a
+    power of two, and ``objective_`` is in the covariates' units); only
+    covariates whose squares overflow double precision are refused.
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 
@@ -994,7 +1053,10 @@ class OptimalBalance(BaseSolverDesign):
         of two units approach slowly. ``0`` switches it off.
     fallback : design or None, default=None
         Design used if the solver fails without an assignment; ``None``
-        raises :class:`~skassign.exceptions.SolverError`.
+        raises :class:`~skassign.exceptions.SolverError`. A solver failure
+        after the heuristic found an assignment keeps that assignment
+        instead (status ``"solver_error"``, with a
+        :class:`~skassign.exceptions.SolverWarning`).
     random_state : int, RandomState instance or None, default=None
         Seeds the heuristic, the solver (``randomization/randomseedshift``)
         and the random choice of which group becomes which arm.
@@ -1019,7 +1081,8 @@ class OptimalBalance(BaseSolverDesign):
     status_ : str
         ``"optimal"``, ``"gap_limit"``, ``"time_limit"``, ``"node_limit"``,
         ... for the solver; ``"heuristic"`` for ``method="heuristic"``;
-        ``"fallback"`` if the fallback design was used.
+        ``"solver_error"`` if the solver failed and the heuristic's
+        assignment was kept; ``"fallback"`` if the fallback design was used.
     solve_time_ : float
         Seconds spent optimising (heuristic, model building and solving).
     n_nodes_ : int
@@ -1123,6 +1186,29 @@ class OptimalBalance(BaseSolverDesign):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _keep_heuristic(self, err, engine, warm_value, start):
+        """Record and announce a solver failure after the heuristic succeeded.
+
+        The heuristic's assignment satisfies every constraint, so a solver
+        that fails (or claims infeasibility) has run into numerical trouble:
+        the assignment is kept, without a bound, with status
+        ``"solver_error"``.
+        """
+        self.status_ = "solver_error"
+        self.bound_ = float("nan")
+        self.gap_ = float("nan")
+        self.n_nodes_ = -1
+        self.solve_time_ = time.perf_counter() - start
+        message = " ".join(str(err).split())
+        warnings.warn(
+            f"OptimalBalance: {engine} failed after the heuristic had found an "
+            f"assignment ({message}); returning the heuristic's assignment "
+            f"(objective {warm_value:.6g}) without a bound. Standardising the "
+            "covariates often avoids such numerical trouble.",
+            SolverWarning,
+            stacklevel=6,
+        )
+
     def _objective(self, X, labels):
         means, seconds = _group_moments(
             X, labels, int(labels.max()) + 1, self.second_moments
@@ -1200,7 +1286,7 @@ class OptimalBalance(BaseSolverDesign):
         # (1e-6 by default), which would let them report an objective near 0
         # for any assignment once the optimum is that small; tighten it to
         # well below the warm start's objective.
-        tolerance = float(np.clip(1e-3 * warm_value, 1e-9, 1e-6))
+        tolerance = float(np.clip(1e-3 * warm_value / problem.scale, 1e-9, 1e-6))
         common = dict(
             seed=seed,
             tolerance=tolerance,
@@ -1210,17 +1296,24 @@ class OptimalBalance(BaseSolverDesign):
             params=self.solver_params,
             verbose=self.verbose,
         )
-        if engine == DIRECT_SCIP:
-            two_groups, result = _solve_scip(problem, warm, **common)
-        else:
-            two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
-        check_solve_result(result)
+        try:
+            if engine == DIRECT_SCIP:
+                two_groups, result = _solve_scip(problem, warm, **common)
+            else:
+                two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
+            check_solve_result(result)
+        except Exception as err:
+            if not _is_solver_failure(err):
+                raise
+            self._keep_heuristic(err, engine, warm_value, start)
+            return full(warm)
         labels = _labels_from_values(result.values, problem, two_groups, heuristic_rng)
         value = self._objective(X, full(labels))
         if warm_value < value:
-            # Only cvxpy engines, which get no warm start, can end here.
+            # cvxpy engines get no warm start; a solver in numerical trouble
+            # may return a worse solution than its warm start.
             labels, value = warm, warm_value
-        bound = result.bound
+        bound = result.bound * problem.scale
         bound = min(bound, value) if np.isfinite(bound) else np.nan
         self.status_ = result.status
         self.bound_ = float(bound)

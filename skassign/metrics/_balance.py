@@ -331,22 +331,27 @@ def _group_moments(X, inverse, n_arms, second_moments):
     onehot = np.zeros((n_arms, X.shape[0]))
     onehot[inverse, np.arange(X.shape[0])] = 1.0
     onehot /= sizes[:, None]
-    if second_moments == "diagonal":
-        products = X * X
-    else:
-        products = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
-    return onehot @ X, onehot @ products
+    # Squares of huge covariates overflow; they only matter with rho > 0,
+    # where the discrepancy is then honestly inf (see _max_pairwise_...).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if second_moments == "diagonal":
+            products = X * X
+        else:
+            products = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+        return onehot @ X, onehot @ products
 
 
 def _max_pairwise_discrepancy(means, seconds, rho):
     """``max_{g<h} |m_g - m_h|_1 + rho |M_g - M_h|_1`` from group moments."""
     worst = 0.0
     for g, h in arm_pairs(means.shape[0]):
-        value = (
-            np.abs(means[g] - means[h]).sum()
-            + rho * np.abs(seconds[g] - seconds[h]).sum()
-        )
-        worst = max(worst, float(value))
+        value = np.abs(means[g] - means[h]).sum()
+        if rho:
+            # Skipped for rho=0: squares of huge covariates overflow.
+            value = value + rho * np.abs(seconds[g] - seconds[h]).sum()
+        # NaN (from overflow) propagates instead of losing to max().
+        if not float(value) <= worst:
+            worst = float(value)
     return worst
 
 
