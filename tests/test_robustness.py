@@ -243,3 +243,50 @@ def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
         assert np.isnan(design.bound_)
         assert np.bincount(design.labels_).tolist() == [15, 15]
         assert design.objective_ <= expected.objective_ * 2
+
+
+# --------------------------------------------------------------------------
+# Item 2: Ctrl-C inside SCIP raises KeyboardInterrupt in the caller.
+
+
+def _interrupt_during(call, after=1.0):
+    """Run ``call`` with a SIGINT to this process after ``after`` seconds."""
+    import os
+    import signal
+    import threading
+
+    timer = threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        return call()
+    finally:
+        timer.cancel()
+
+
+def _hard_mip():
+    """A design whose SCIP run lasts seconds, started right after a warm-up."""
+    X = np.random.RandomState(0).normal(size=(80, 4))
+    quick = dict(n_groups=3, heuristic_iter=0, exchange_iter=0, random_state=0)
+    OptimalBalance(**quick, time_limit=0.2).fit(X[:12])  # compile the kernels
+    return X, OptimalBalance(**quick, time_limit=4)
+
+
+def test_ctrl_c_inside_scip_raises_keyboard_interrupt():
+    pytest.importorskip("pyscipopt")
+    X, design = _hard_mip()
+    with pytest.raises(KeyboardInterrupt, match="SCIP"):
+        _interrupt_during(lambda: design.fit(X))
+
+
+def test_ctrl_c_inside_scip_stops_a_bootstrap_test():
+    pytest.importorskip("pyscipopt")
+    X, design = _hard_mip()
+    labels = design.set_params(time_limit=0.2).fit_predict(X)
+    design.set_params(time_limit=4)
+    test = BootstrapTest(
+        design, n_resamples=3, n_jobs=1, confidence_level=None, random_state=0
+    )
+    y = X.sum(axis=1) + labels
+    with pytest.raises(KeyboardInterrupt):
+        _interrupt_during(lambda: test.fit(X, y, labels))
+    assert not hasattr(test, "pvalue_")

@@ -318,6 +318,10 @@ def solve_scip(model, variables, *, nogil=False):
         ) from err
     elapsed = time.perf_counter() - start
     raw = model.getStatus()
+    if raw == "userinterrupt":
+        # SCIP catches SIGINT (Ctrl-C) while it solves and stops quietly;
+        # hand the interrupt back to the caller, as Python would.
+        raise KeyboardInterrupt("SCIP was interrupted (Ctrl-C)")
     values = None
     objective = float("inf")
     if model.getNSols() > 0:
