@@ -290,3 +290,67 @@ def test_ctrl_c_inside_scip_stops_a_bootstrap_test():
     with pytest.raises(KeyboardInterrupt):
         _interrupt_during(lambda: test.fit(X, y, labels))
     assert not hasattr(test, "pvalue_")
+
+
+# --------------------------------------------------------------------------
+# Item 3: time_limit covers model building; oversized models are not built.
+
+
+def _never_solve(*args, **kwargs):
+    raise AssertionError("the solver must not run")
+
+
+def test_model_too_large_for_the_time_left_is_not_built(monkeypatch):
+    pytest.importorskip("pyscipopt")
+    from skassign.designs import _optimal
+    from skassign.exceptions import SolverWarning
+
+    # 8 groups, full second moments of 12 covariates: 2.4 million
+    # coefficients, several seconds to build, with 0.4 s left.
+    X = np.random.RandomState(0).normal(size=(60, 12))
+    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
+    design = OptimalBalance(
+        n_groups=8, second_moments="full", time_limit=2, random_state=0
+    )
+    with pytest.warns(SolverWarning, match="building the model .* would take"):
+        design.fit(X)
+    assert design.status_ == "model_too_large"
+    assert np.isnan(design.bound_) and design.n_nodes_ == 0
+    assert sorted(np.bincount(design.labels_).tolist()) == [7] * 4 + [8] * 4
+
+
+def test_model_too_large_for_memory_is_not_built(monkeypatch):
+    pytest.importorskip("pyscipopt")
+    from skassign.designs import _optimal
+    from skassign.exceptions import SolverWarning
+
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
+    monkeypatch.setattr(_optimal, "_MAX_MODEL_BYTES", 1e3)
+    design = OptimalBalance(n_groups=3, time_limit=None, random_state=0)
+    with pytest.warns(SolverWarning, match=r"coefficients \(about .* GB\)"):
+        design.fit(X)
+    assert design.status_ == "model_too_large"
+
+
+def test_model_building_counts_against_time_limit(monkeypatch):
+    pytest.importorskip("pyscipopt")
+    import time
+
+    from skassign.designs import _optimal
+    from skassign.exceptions import SolverWarning
+
+    structure = _optimal._model_structure
+
+    def slow_structure(problem):
+        time.sleep(1.0)
+        return structure(problem)
+
+    monkeypatch.setattr(_optimal, "_model_structure", slow_structure)
+    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    design = OptimalBalance(n_groups=3, time_limit=0.5, random_state=0)
+    with pytest.warns(SolverWarning, match="building the model took"):
+        design.fit(X)
+    assert design.status_ == "time_limit"
+    assert np.isnan(design.bound_)

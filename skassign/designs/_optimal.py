@@ -96,6 +96,17 @@ _MAX_SIGN_COLUMNS = 2
 # models their set-up costs more than it saves, the warm start is
 # (near-)optimal and branching closes the gap fastest.
 _SMALL_MODEL = 30
+# Cost of building the model with PySCIPOpt's matrix API, per coefficient
+# counted by _model_terms: 1-1.8 microseconds measured with 0.2-3 million
+# coefficients on a loaded machine (load 18 on 2 cores), 0.5 microseconds and
+# 31 bytes for 300 units, 40 covariates, 8 groups and full second moments
+# (116 million coefficients: 59 s and 3.6 GB). A model whose estimated
+# building time exceeds the time left, or whose memory exceeds
+# _MAX_MODEL_BYTES, is not built: the heuristic's assignment is returned with
+# status "model_too_large".
+_BUILD_SECONDS_PER_TERM = 1e-6
+_BUILD_BYTES_PER_TERM = 32
+_MAX_MODEL_BYTES = 2e9
 
 # Options through which each cvxpy solver takes OptimalBalance's limits.
 _CVXPY_LIMITS = {
@@ -837,6 +848,55 @@ def _configure_scip(model, ps, n_binaries):
         model.setSeparating(ps.SCIP_PARAMSETTING.OFF)
 
 
+class _BuildTimeout(Exception):
+    """Building the model used up the time limit."""
+
+
+def _model_terms(problem):
+    """Coefficients the matrix API writes to build the model (zeros included).
+
+    Every pair of groups has ``K`` moment rows (``K`` = covariates, plus
+    their squares, or all ``p (p + 1) / 2`` products with
+    ``second_moments="full"``) over all binaries (one per type of unit with
+    two groups, ``n_free * m`` otherwise), written twice (``+-``) or once
+    per sign pattern: the model grows as ``m**2 * K * n_free * m`` with
+    ``m`` groups, so quadratically in the covariates with ``"full"``.
+    """
+    n_free, n_cols = problem.F.shape
+    m = problem.n_groups
+    n_bin = problem.type_counts.shape[0] if m == 2 else n_free * m
+    n_pairs = m * (m - 1) // 2
+    copies = 2**n_cols if n_cols <= _MAX_SIGN_COLUMNS else 2
+    return n_pairs * copies * n_cols * n_bin
+
+
+def _model_too_large(problem, time_left):
+    """Why the model should not be built (None if it may be).
+
+    Parameters
+    ----------
+    problem : _Problem
+        The problem.
+    time_left : float or None
+        Seconds left of ``time_limit`` (``None``: no limit).
+    """
+    terms = _model_terms(problem)
+    seconds = terms * _BUILD_SECONDS_PER_TERM
+    memory = terms * _BUILD_BYTES_PER_TERM
+    if memory > _MAX_MODEL_BYTES:
+        return (
+            f"the model would hold about {terms:.3g} coefficients (about "
+            f"{memory / 1e9:.1f} GB)"
+        )
+    if time_left is not None and seconds > time_left:
+        return (
+            f"building the model ({terms:.3g} coefficients) would take about "
+            f"{seconds:.3g} s, more than the {max(time_left, 0.0):.3g} s left of "
+            "time_limit"
+        )
+    return None
+
+
 def _solve_scip(
     problem,
     warm,
@@ -848,8 +908,13 @@ def _solve_scip(
     mip_gap,
     params,
     verbose,
+    deadline=None,
 ):
-    """Build the model with PySCIPOpt's matrix API and solve it."""
+    """Build the model with PySCIPOpt's matrix API and solve it.
+
+    With a ``deadline`` (``time.perf_counter()`` value) the solver gets the
+    time left after building; :class:`_BuildTimeout` is raised if none is.
+    """
     ps = import_pyscipopt()
     two_groups, A, b, lb, ub = _model_structure(problem)
     n_pairs, n_cols, n_bin = A.shape
@@ -901,6 +966,12 @@ def _solve_scip(
                 model.setSolVal(solution, var, value)
         model.setSolVal(solution, d, float(diffs.sum(axis=1).max()))
         model.addSol(solution, free=True)
+    if deadline is not None and "limits/time" not in (params or {}):
+        # Building counts against time_limit: the solver gets what is left.
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise _BuildTimeout(f"building the model took {-left:.3g} s too long")
+        model.setParam("limits/time", max(left, 1e-3))
     # Releasing the GIL lets thread-based joblib backends solve in parallel.
     return two_groups, solve_scip(model, y, nogil=True)
 
@@ -1026,8 +1097,9 @@ class OptimalBalance(BaseSolverDesign):
         ``cvxpy.Problem.solve``, such as ``{"verbose": True}``. They override
         the options set from the parameters below.
     time_limit : float or None, default=60.0
-        Wall-clock limit in seconds for the whole optimisation (not
-        counting the one-time compilation of the heuristic's kernel).
+        Wall-clock limit in seconds for the whole optimisation: heuristic,
+        model building and solver (not counting the one-time compilation of
+        the heuristic's kernel).
         Results stopped by it depend on the machine.
     node_limit : int or None, default=None
         Branch-and-bound node limit. Unlike ``time_limit`` it gives the same
@@ -1082,7 +1154,9 @@ class OptimalBalance(BaseSolverDesign):
         ``"optimal"``, ``"gap_limit"``, ``"time_limit"``, ``"node_limit"``,
         ... for the solver; ``"heuristic"`` for ``method="heuristic"``;
         ``"solver_error"`` if the solver failed and the heuristic's
-        assignment was kept; ``"fallback"`` if the fallback design was used.
+        assignment was kept; ``"model_too_large"`` if the model was too large
+        to build within the limits (see Notes); ``"fallback"`` if the
+        fallback design was used.
     solve_time_ : float
         Seconds spent optimising (heuristic, model building and solving).
     n_nodes_ : int
@@ -1111,6 +1185,20 @@ class OptimalBalance(BaseSolverDesign):
     (with a :class:`~skassign.exceptions.SolverWarning` stating the gap).
     Use ``node_limit`` rather than ``time_limit`` when the assignment must
     be reproducible across machines.
+
+    **Model size.** With ``m`` groups, ``n`` units to assign and ``K``
+    moment columns (``p`` covariates plus ``p`` squares, or plus all
+    ``p (p + 1) / 2`` products with ``second_moments="full"``), the model
+    has ``K`` rows for each of the ``m (m - 1) / 2`` pairs of groups over
+    ``n m`` binaries: its size, and the memory and time to build it, grow
+    as ``m**3 n K``, so quadratically in ``p`` with ``"full"``. For 300
+    units, 40 covariates, 8 groups and ``"full"`` that is about 10**8
+    coefficients (several GB). The size is estimated before building: a
+    model that would not be built within the time left of ``time_limit``,
+    or would need more than about 2 GB, is skipped, and the heuristic's
+    assignment is returned with status ``"model_too_large"`` and a
+    :class:`~skassign.exceptions.SolverWarning`. Building counts against
+    ``time_limit``; the solver gets the time left.
 
     References
     ----------
@@ -1186,25 +1274,30 @@ class OptimalBalance(BaseSolverDesign):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _keep_heuristic(self, err, engine, warm_value, start):
-        """Record and announce a solver failure after the heuristic succeeded.
+    def _keep_heuristic(self, reason, status, warm_value, start):
+        """Return to the heuristic's assignment when the solver cannot help.
 
         The heuristic's assignment satisfies every constraint, so a solver
-        that fails (or claims infeasibility) has run into numerical trouble:
-        the assignment is kept, without a bound, with status
-        ``"solver_error"``.
+        that fails (or claims infeasibility: numerical trouble), a model too
+        large to build, or a building that used up ``time_limit`` leave it
+        as the answer, without a bound, with status ``status`` and a
+        :class:`~skassign.exceptions.SolverWarning`.
         """
-        self.status_ = "solver_error"
+        self.status_ = status
         self.bound_ = float("nan")
         self.gap_ = float("nan")
-        self.n_nodes_ = -1
+        self.n_nodes_ = 0 if status != "solver_error" else -1
         self.solve_time_ = time.perf_counter() - start
-        message = " ".join(str(err).split())
+        advice = {
+            "solver_error": "Standardising the covariates often avoids such "
+            "numerical trouble.",
+            "model_too_large": "Use fewer covariates or second_moments="
+            "'diagonal', raise time_limit, or use method='heuristic'.",
+            "time_limit": "Raise time_limit to let the solver improve on it.",
+        }[status]
         warnings.warn(
-            f"OptimalBalance: {engine} failed after the heuristic had found an "
-            f"assignment ({message}); returning the heuristic's assignment "
-            f"(objective {warm_value:.6g}) without a bound. Standardising the "
-            "covariates often avoids such numerical trouble.",
+            f"OptimalBalance: {reason}; returning the heuristic's assignment "
+            f"(objective {warm_value:.6g}) without a bound. {advice}",
             SolverWarning,
             stacklevel=6,
         )
@@ -1296,16 +1389,26 @@ class OptimalBalance(BaseSolverDesign):
             params=self.solver_params,
             verbose=self.verbose,
         )
+        reason = _model_too_large(problem, remaining)
+        if reason is not None:
+            self._keep_heuristic(reason, "model_too_large", warm_value, start)
+            return full(warm)
         try:
             if engine == DIRECT_SCIP:
-                two_groups, result = _solve_scip(problem, warm, **common)
+                two_groups, result = _solve_scip(
+                    problem, warm, deadline=deadline, **common
+                )
             else:
                 two_groups, result = _solve_with_cvxpy(problem, solver=engine, **common)
             check_solve_result(result)
+        except _BuildTimeout as err:
+            self._keep_heuristic(err, "time_limit", warm_value, start)
+            return full(warm)
         except Exception as err:
             if not _is_solver_failure(err):
                 raise
-            self._keep_heuristic(err, engine, warm_value, start)
+            reason = f"{engine} failed ({' '.join(str(err).split())})"
+            self._keep_heuristic(reason, "solver_error", warm_value, start)
             return full(warm)
         labels = _labels_from_values(result.values, problem, two_groups, heuristic_rng)
         value = self._objective(X, full(labels))
