@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skassign.designs import (
     BlockRandomization,
@@ -17,6 +19,8 @@ from skassign.designs import (
 )
 from skassign.inference import BootstrapTest, RandomizationTest
 from skassign.metrics import mahalanobis_imbalance, standardized_mean_difference
+from skassign.utils.discovery import all_designs
+from tests.test_common import FAST_PARAMS
 
 # --------------------------------------------------------------------------
 # Item 4: Rerandomization is invariant to each covariate's scale.
@@ -278,6 +282,7 @@ def test_ctrl_c_inside_scip_raises_keyboard_interrupt():
         _interrupt_during(lambda: design.fit(X))
 
 
+@pytest.mark.filterwarnings("ignore::skassign.exceptions.SolverWarning")
 def test_ctrl_c_inside_scip_stops_a_bootstrap_test():
     pytest.importorskip("pyscipopt")
     X, design = _hard_mip()
@@ -354,3 +359,59 @@ def test_model_building_counts_against_time_limit(monkeypatch):
         design.fit(X)
     assert design.status_ == "time_limit"
     assert np.isnan(design.bound_)
+
+
+# --------------------------------------------------------------------------
+# Property: covariates in any units (each column rescaled by 1e-6 ... 1e9).
+
+_SCALE_SETTINGS = settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# Designs whose assignment is a function of the covariates' scale-free
+# content (Mahalanobis / minMSE criteria) or ignores them: the same seed
+# gives the same assignment in any units.
+_SCALE_FREE = {"CompleteRandomization", "MinMSE", "Rerandomization"}
+
+
+@_SCALE_SETTINGS
+@given(
+    seed=st.integers(0, 2**16),
+    exponents=st.lists(st.floats(-6, 9), min_size=3, max_size=3),
+    n_groups=st.integers(2, 3),
+)
+def test_every_design_handles_covariates_in_any_units(seed, exponents, n_groups):
+    X = np.random.default_rng(seed).normal(loc=1.0, size=(18, 3))
+    scaled = X * 10.0 ** np.asarray(exponents)
+    for name, cls in all_designs():
+        params = {**FAST_PARAMS.get(name, {}), "n_groups": n_groups}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            design = cls(**params, random_state=seed).fit(scaled)
+            reference = cls(**params, random_state=seed).fit(X)
+        sizes = sorted(np.bincount(design.labels_, minlength=n_groups).tolist())
+        assert sizes == sorted(reference.group_sizes_.tolist()), name
+        assert np.isfinite(design.objective_), name
+        if name in _SCALE_FREE:
+            np.testing.assert_array_equal(design.labels_, reference.labels_, name)
+            assert design.objective_ == pytest.approx(
+                reference.objective_, rel=1e-6, abs=1e-12
+            ), name
+
+
+@_SCALE_SETTINGS
+@given(seed=st.integers(0, 2**16), exponent=st.floats(-6, 9))
+def test_optimal_balance_of_means_is_invariant_to_a_common_scale(seed, exponent):
+    # With rho=0 the objective is a sum of mean differences: a common factor
+    # scales it and leaves the optimal assignment unchanged (per-column
+    # factors reweight the covariates, which is the design's choice).
+    pytest.importorskip("pyscipopt")
+    X = np.random.default_rng(seed).normal(size=(12, 2))
+    factor = 10.0**exponent
+    params = dict(rho=0.0, time_limit=None, random_state=seed)
+    reference = OptimalBalance(**params).fit(X)
+    design = OptimalBalance(**params).fit(X * factor)
+    assert design.status_ == reference.status_ == "optimal"
+    np.testing.assert_array_equal(design.labels_, reference.labels_)
+    assert design.objective_ == pytest.approx(reference.objective_ * factor, rel=1e-9)
