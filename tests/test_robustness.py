@@ -230,7 +230,7 @@ def test_optimal_balance_refuses_covariates_whose_moments_overflow():
 
 def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
     pytest.importorskip("pyscipopt")
-    from skassign.designs import _optimal
+    from skassign import base
     from skassign.exceptions import InfeasibleDesignError, SolverWarning
 
     X = np.random.RandomState(0).normal(size=(30, 2))
@@ -240,7 +240,7 @@ def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
         def failing(*args, error=error, **kwargs):
             raise error
 
-        monkeypatch.setattr(_optimal, "_solve_scip", failing)
+        monkeypatch.setattr(base, "solve_mip", failing)
         with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
             design = OptimalBalance(random_state=0, heuristic_iter=2000).fit(X)
         assert design.status_ == "solver_error"
@@ -307,13 +307,13 @@ def _never_solve(*args, **kwargs):
 
 def test_model_too_large_for_the_time_left_is_not_built(monkeypatch):
     pytest.importorskip("pyscipopt")
-    from skassign.designs import _optimal
     from skassign.exceptions import SolverWarning
+    from skassign.utils import _mip
 
-    # 8 groups, full second moments of 12 covariates: 2.4 million
-    # coefficients, several seconds to build, with 0.4 s left.
+    # 8 groups, full second moments of 12 covariates: 600 000 non-zeros
+    # and 17 million matrix entries, seconds to build, with 0.4 s left.
     X = np.random.RandomState(0).normal(size=(60, 12))
-    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
+    monkeypatch.setattr(_mip, "solve_scip", _never_solve)
     design = OptimalBalance(
         n_groups=8, second_moments="full", time_limit=2, random_state=0
     )
@@ -326,14 +326,15 @@ def test_model_too_large_for_the_time_left_is_not_built(monkeypatch):
 
 def test_model_too_large_for_memory_is_not_built(monkeypatch):
     pytest.importorskip("pyscipopt")
-    from skassign.designs import _optimal
+    from skassign.designs import _optimal_model
     from skassign.exceptions import SolverWarning
+    from skassign.utils import _mip
 
     X = np.random.RandomState(0).normal(size=(30, 3))
-    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
-    monkeypatch.setattr(_optimal, "_MAX_MODEL_BYTES", 1e3)
+    monkeypatch.setattr(_mip, "solve_scip", _never_solve)
+    monkeypatch.setattr(_optimal_model, "_MAX_MODEL_BYTES", 1e3)
     design = OptimalBalance(n_groups=3, time_limit=None, random_state=0)
-    with pytest.warns(SolverWarning, match=r"coefficients \(about .* GB\)"):
+    with pytest.warns(SolverWarning, match=r"the model would need about .* GB"):
         design.fit(X)
     assert design.status_ == "model_too_large"
 
@@ -342,23 +343,24 @@ def test_model_building_counts_against_time_limit(monkeypatch):
     pytest.importorskip("pyscipopt")
     import time
 
-    from skassign.designs import _optimal
+    from skassign.designs import _optimal_model
     from skassign.exceptions import SolverWarning
+    from skassign.utils import _mip
 
-    structure = _optimal._model_structure
+    structure = _optimal_model._model_structure
 
     def slow_structure(problem):
         time.sleep(1.0)
         return structure(problem)
 
-    monkeypatch.setattr(_optimal, "_model_structure", slow_structure)
-    monkeypatch.setattr(_optimal, "solve_scip", _never_solve)
+    monkeypatch.setattr(_optimal_model, "_model_structure", slow_structure)
+    monkeypatch.setattr(_mip, "solve_scip", _never_solve)
     X = np.random.RandomState(0).normal(size=(40, 2))
     design = OptimalBalance(n_groups=3, time_limit=0.5, random_state=0)
-    with pytest.warns(SolverWarning, match="building the model took"):
+    with pytest.warns(SolverWarning, match="status 'time_limit'"):
         design.fit(X)
     assert design.status_ == "time_limit"
-    assert np.isnan(design.bound_)
+    assert np.isnan(design.bound_) and design.n_nodes_ == 0
 
 
 # --------------------------------------------------------------------------
