@@ -271,7 +271,9 @@ def _hard_mip():
     """A design whose SCIP run lasts seconds, started right after a warm-up."""
     X = np.random.RandomState(0).normal(size=(80, 4))
     quick = dict(n_groups=3, heuristic_iter=0, exchange_iter=0, random_state=0)
-    OptimalBalance(**quick, time_limit=0.2).fit(X[:12])  # compile the kernels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        OptimalBalance(**quick, time_limit=0.2).fit(X[:12])  # compile the kernels
     return X, OptimalBalance(**quick, time_limit=4)
 
 
