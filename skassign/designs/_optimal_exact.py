@@ -28,16 +28,35 @@ Lower bound
 from __future__ import annotations
 
 import math
+import time
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
-__all__ = ["branch_and_bound", "count_assignments", "exact_search"]
+__all__ = [
+    "branch_and_bound",
+    "count_assignments",
+    "exact_search",
+    "spread_identical",
+]
+
+# Nodes per call of the compiled search: about a millisecond.
+_CHUNK_NODES = 20_000
+# Name of the exact path in status messages.
+_EXACT = "branch and bound"
+# method="auto": the exact path for at most this many distinct assignments
+# (count_assignments), within this many nodes; past the budget the solver
+# path takes over. Both measured in benchmarks/bench_optimal_balance.py
+# (item 6): below the count the branch and bound beat the solver path in
+# every measured case.
+_EXACT_MAX_COUNT = 1e7
+_EXACT_MAX_NODES = 200_000
 
 
 @njit(cache=True, nogil=True)
 def _suffix_bounds(F):
-    """``low[j, r, k]`` (``high``): sum of the ``r`` smallest (largest) of ``F[j:, k]``."""
+    """Tabulate the sums of the ``r`` smallest and largest of ``F[j:, k]``."""
     n, n_cols = F.shape
     low = np.zeros((n + 1, n + 1, n_cols))
     high = np.zeros((n + 1, n + 1, n_cols))
@@ -81,9 +100,31 @@ def _bound(sums, used, caps, inv_sizes, low, high, j):
 
 @njit(cache=True, nogil=True)
 def branch_and_bound(
-    F, C, inv_sizes, caps, class_prev, same_prev, best_value, max_nodes, best_labels
+    F,
+    C,
+    inv_sizes,
+    caps,
+    class_prev,
+    same_prev,
+    low,
+    high,
+    sums,
+    used,
+    labels,
+    order,
+    values,
+    n_children,
+    position,
+    state,
+    best,
+    best_labels,
+    max_nodes,
 ):
-    """Depth-first branch and bound over the assignments of the rows of ``F``.
+    """Resume a depth-first branch and bound over the assignments of ``F``'s rows.
+
+    All search state lives in the arrays passed in, so that the search can
+    run in calls of ``max_nodes`` nodes (the caller checks the clock between
+    calls) and give the same result however it is split.
 
     Parameters
     ----------
@@ -102,44 +143,41 @@ def branch_and_bound(
     same_prev : ndarray of shape (n,)
         Whether unit ``j`` is identical to unit ``j - 1`` (then its group is
         at least that of unit ``j - 1``).
-    best_value : float
-        Only assignments with a smaller objective are of interest (``inf``
-        for any).
-    max_nodes : int
-        Stop after visiting this many partial assignments.
+    low, high : ndarray of shape (n + 1, n + 1, n_cols)
+        :func:`_suffix_bounds` of ``F``.
+    sums, used, labels, order, values, n_children, position : ndarray
+        Search state: column sums (fixed units included) and free units of
+        every group, labels of the placed units (-1 otherwise), children of
+        every depth best first with their bounds, their number and the next
+        one to visit.
+    state : ndarray of shape (3,), dtype int64
+        Depth, whether the node at that depth is still to expand, and nodes
+        visited so far.
+    best : ndarray of shape (1,)
+        Objective to beat; lowered as better assignments are found.
     best_labels : ndarray of shape (n,)
-        Receives the best assignment found (untouched if none beats
-        ``best_value``).
+        Receives every better assignment found.
+    max_nodes : int
+        Nodes to visit in this call.
 
     Returns
     -------
-    best_value : float
-        Objective of the best assignment found, or the input value.
-    n_nodes : int
-        Partial assignments visited.
     complete : bool
-        Whether the search finished (the result is then optimal).
+        Whether the search has finished (the best assignment, if any beats
+        the initial ``best``, is then optimal).
     """
     n, n_cols = F.shape
     m = caps.shape[0]
-    low, high = _suffix_bounds(F)
-    sums = C.copy()
-    used = np.zeros(m, dtype=np.int64)
-    labels = np.full(n, -1, dtype=np.int64)
-    order = np.empty((n + 1, m), dtype=np.int64)
-    values = np.empty((n + 1, m))
-    n_children = np.zeros(n + 1, dtype=np.int64)
-    position = np.zeros(n + 1, dtype=np.int64)
-    n_nodes = 0
-    if n == 0:
-        return _bound(sums, used, caps, inv_sizes, low, high, 0), 1, True
-    j = 0
-    expand = True
+    j, expand = state[0], state[1] == 1
+    budget = state[2] + max_nodes
+    best_value = best[0]
     while True:
         if expand:
-            n_nodes += 1
-            if n_nodes > max_nodes:
-                return best_value, n_nodes, False
+            if state[2] >= budget:
+                state[0], state[1] = j, 1
+                best[0] = best_value
+                return False
+            state[2] += 1
             # Children of the node with units 0 .. j - 1 placed, best first.
             count = 0
             for g in range(m):
@@ -188,13 +226,43 @@ def branch_and_bound(
             continue
         # Every child is done: back to the parent.
         if j == 0:
-            return best_value, n_nodes, True
+            state[0], state[1] = 0, 0
+            best[0] = best_value
+            return True
         j -= 1
         g = labels[j]
         labels[j] = -1
         used[g] -= 1
         for k in range(n_cols):
             sums[g, k] -= F[j, k]
+
+
+@lru_cache(maxsize=1)
+def _compile_exact():
+    """Compile (or load from numba's cache) the kernels, once per process."""
+    problem_F = np.array([[1.0], [0.0], [2.0], [3.0]])
+    low, high = _suffix_bounds(problem_F)
+    args = (
+        problem_F,
+        np.zeros((2, 1)),
+        np.full(2, 0.5),
+        np.array([2, 2]),
+        np.array([-1, 0]),
+        np.zeros(4, dtype=np.bool_),
+        low,
+        high,
+        np.zeros((2, 1)),
+        np.zeros(2, dtype=np.int64),
+        np.full(4, -1),
+        np.empty((5, 2), dtype=np.int64),
+        np.empty((5, 2)),
+        np.zeros(5, dtype=np.int64),
+        np.zeros(5, dtype=np.int64),
+        np.array([0, 1, 0]),
+        np.array([np.inf]),
+        np.full(4, -1),
+    )
+    branch_and_bound(*args, 100)
 
 
 def count_assignments(type_counts, caps, classes):
@@ -238,17 +306,21 @@ def count_assignments(type_counts, caps, classes):
     return float(round(math.exp(max(log_count, 0.0))))
 
 
-def exact_search(problem, best_value=np.inf, max_nodes=10**7):
+def exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
     """Search every distinct assignment of a ``_Problem`` by branch and bound.
 
     Parameters
     ----------
     problem : _Problem
-        The problem (see ``skassign.designs._optimal``).
+        The problem (see ``skassign.designs._optimal_problem``).
     best_value : float, default=inf
         Objective to beat (e.g. a heuristic's).
-    max_nodes : int, default=10**7
-        Budget of partial assignments.
+    max_nodes : int or None, default=None
+        Budget of partial assignments (nodes); ``None`` for no budget.
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value at which to stop. The clock is read
+        between calls of the compiled search, about every
+        ``_CHUNK_NODES`` nodes.
 
     Returns
     -------
@@ -264,7 +336,7 @@ def exact_search(problem, best_value=np.inf, max_nodes=10**7):
         ``best_value`` when none is returned) is then optimal.
     """
     F = problem.F
-    n = F.shape[0]
+    n, n_cols = F.shape
     m = problem.n_groups
     # Large rows first (the bounds tighten fastest), identical rows adjacent.
     weight = np.abs(F).sum(axis=1)
@@ -274,22 +346,97 @@ def exact_search(problem, best_value=np.inf, max_nodes=10**7):
     same_prev[1:] = types[1:] == types[:-1]
     class_prev = np.full(m, -1, dtype=np.int64)
     for groups in problem.classes:
-        for before, group in zip(groups[:-1], groups[1:]):
+        for before, group in zip(groups[:-1], groups[1:], strict=True):
             class_prev[group] = before
+    caps = np.ascontiguousarray(problem.caps, dtype=np.int64)
+    C = np.ascontiguousarray(problem.C, dtype=np.float64)
+    inv_sizes = 1.0 / problem.sizes
+    if n == 0:
+        sums = C
+        value = max(
+            (
+                float(np.abs(sums[p] * inv_sizes[p] - sums[q] * inv_sizes[q]).sum())
+                for p in range(m)
+                for q in range(p + 1, m)
+            ),
+            default=0.0,
+        )
+        if value < best_value:
+            return np.zeros(0, dtype=np.int64), value, 1, True
+        return None, float(best_value), 1, True
+    F = np.ascontiguousarray(F[order])
+    low, high = _suffix_bounds(F)
     found = np.full(n, -1, dtype=np.int64)
-    value, n_nodes, complete = branch_and_bound(
-        np.ascontiguousarray(F[order]),
-        np.ascontiguousarray(problem.C, dtype=np.float64),
-        1.0 / problem.sizes,
-        np.ascontiguousarray(problem.caps, dtype=np.int64),
+    state = np.array([0, 1, 0], dtype=np.int64)
+    best = np.array([float(best_value)])
+    args = (
+        F,
+        C,
+        inv_sizes,
+        caps,
         class_prev,
         same_prev,
-        float(best_value),
-        int(max_nodes),
+        low,
+        high,
+        C.copy(),
+        np.zeros(m, dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+        np.empty((n + 1, m), dtype=np.int64),
+        np.empty((n + 1, m)),
+        np.zeros(n + 1, dtype=np.int64),
+        np.zeros(n + 1, dtype=np.int64),
+        state,
+        best,
         found,
     )
-    if n > 0 and found[0] < 0:
-        return None, float(value), int(n_nodes), bool(complete)
+    budget = np.inf if max_nodes is None else int(max_nodes)
+    while True:
+        chunk = int(min(_CHUNK_NODES, budget - state[2]))
+        complete = branch_and_bound(*args, chunk)
+        if complete or state[2] >= budget:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    if found[0] < 0:
+        return None, float(best[0]), int(state[2]), bool(complete)
     labels = np.empty(n, dtype=np.int64)
     labels[order] = found
-    return labels, float(value), int(n_nodes), bool(complete)
+    return labels, float(best[0]), int(state[2]), bool(complete)
+
+
+def spread_identical(labels, types, rng):
+    """Permute the labels of identical units at random.
+
+    The search gives identical units non-decreasing groups; which of them
+    joins which group is drawn here, as the solver path does, so that
+    re-drawing the design varies the assignment of identical units.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+        Labels of the free units.
+    types : ndarray of shape (n,)
+        Type of every free unit (equal types: identical units).
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    labels : ndarray of shape (n,)
+        The labels, permuted within every type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.designs._optimal_exact import spread_identical
+    >>> labels = np.array([0, 0, 1, 1, 2])
+    >>> types = np.array([0, 0, 0, 0, 1])
+    >>> out = spread_identical(labels, types, np.random.default_rng(0))
+    >>> sorted(out[:4].tolist()), int(out[4])
+    ([0, 0, 1, 1], 2)
+    """
+    by_type = np.argsort(types, kind="stable")
+    shuffled = np.lexsort((rng.random(types.shape[0]), types))
+    out = np.empty_like(labels)
+    out[shuffled] = labels[by_type]
+    return out

@@ -5,13 +5,17 @@ with the objective written out here from its definition, sharing no code
 with the branch and bound.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skassign.designs._optimal import _make_problem
+from skassign.designs import OptimalBalance
 from skassign.designs._optimal_exact import count_assignments, exact_search
+from skassign.designs._optimal_problem import _make_problem
+from skassign.exceptions import SolverWarning
 from skassign.utils._testing import all_assignments
 
 
@@ -43,7 +47,9 @@ def _check(X, sizes, fixed, rho, second_moments):
     sizes = np.asarray(sizes)
     fixed = np.asarray(fixed)
     m = sizes.shape[0]
-    problem = _make_problem(X, sizes, fixed, rho, second_moments, _classes(sizes, fixed))
+    problem = _make_problem(
+        X, sizes, fixed, rho, second_moments, _classes(sizes, fixed)
+    )
     free_labels, value, _, complete = exact_search(problem)
     assert complete
     labels = fixed.copy()
@@ -51,7 +57,8 @@ def _check(X, sizes, fixed, rho, second_moments):
     np.testing.assert_array_equal(np.bincount(labels, minlength=m), sizes)
     np.testing.assert_array_equal(labels[fixed >= 0], fixed[fixed >= 0])
     brute = min(
-        _discrepancy(X, a, m, rho, second_moments) for a in all_assignments(sizes, fixed)
+        _discrepancy(X, a, m, rho, second_moments)
+        for a in all_assignments(sizes, fixed)
     )
     got = _discrepancy(X, labels, m, rho, second_moments)
     assert got == pytest.approx(brute, rel=1e-9, abs=1e-12)
@@ -113,7 +120,7 @@ def test_node_budget_reports_an_incomplete_search():
     problem = _make_problem(X, sizes, fixed, 0.5, "diagonal", _classes(sizes, fixed))
     labels, value, n_nodes, complete = exact_search(problem, max_nodes=50)
     assert not complete
-    assert n_nodes == 51
+    assert n_nodes == 50
     if labels is not None:
         full = np.bincount(labels, minlength=4)
         np.testing.assert_array_equal(full, sizes)
@@ -138,3 +145,57 @@ def test_count_assignments():
     assert count_assignments(ones[:6], np.array([2, 2, 2]), []) == 90
     # Four identical units in two groups of two: one assignment.
     assert count_assignments(np.array([4]), np.array([2, 2]), [[0, 1]]) == 1
+
+
+@pytest.mark.parametrize(
+    "n_groups, n_units, fixed",
+    [(2, 20, None), (2, 13, [1, 0] + [-1] * 11), (3, 12, None), (3, 11, None)],
+)
+def test_exact_path_matches_the_solver_path(n_groups, n_units, fixed):
+    # Same optimum, same labels: the exact path names interchangeable groups
+    # and draws arms as the solver path does.
+    X = np.random.default_rng(n_units).normal(size=(n_units, 2))
+    params = dict(n_groups=n_groups, random_state=3)
+    fit_params = {} if fixed is None else {"fixed_labels": fixed}
+    exact = OptimalBalance(method="exact", **params).fit(X, **fit_params)
+    mip = OptimalBalance(method="mip", **params).fit(X, **fit_params)
+    auto = OptimalBalance(**params).fit(X, **fit_params)
+    assert exact.status_ == mip.status_ == auto.status_ == "optimal"
+    assert exact.objective_ == pytest.approx(mip.objective_, rel=1e-9)
+    assert exact.bound_ == exact.objective_ and exact.gap_ == 0.0
+    assert exact.n_iter_ == 0 and exact.n_exchange_iter_ == 0
+    np.testing.assert_array_equal(auto.labels_, exact.labels_)
+    if not np.isclose(exact.objective_, mip.objective_, rtol=0, atol=0):
+        return
+    np.testing.assert_array_equal(exact.labels_, mip.labels_)
+
+
+def test_auto_takes_the_solver_path_for_large_problems():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    design = OptimalBalance(
+        n_groups=3, time_limit=2, random_state=0, heuristic_iter=50, exchange_iter=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverWarning)
+        design.fit(X)
+    # The heuristic ran: the solver path, not the enumeration.
+    assert design.n_iter_ == 50
+
+
+def test_exact_method_stops_at_the_time_limit():
+    X = np.random.default_rng(0).normal(size=(48, 3))
+    design = OptimalBalance(n_groups=4, method="exact", time_limit=0.2, random_state=0)
+    with pytest.warns(SolverWarning, match="branch and bound stopped"):
+        design.fit(X)
+    assert design.status_ == "time_limit"
+    assert np.bincount(design.labels_).tolist() == [12, 12, 12, 12]
+    assert design.solve_time_ < 5
+
+
+def test_identical_units_vary_between_seeds_on_the_exact_path():
+    X = np.repeat(np.random.default_rng(0).normal(size=(5, 1)), 2, axis=0)
+    draws = {
+        tuple(OptimalBalance(method="exact", random_state=s).fit_predict(X))
+        for s in range(20)
+    }
+    assert len(draws) > 2
