@@ -14,7 +14,7 @@ def _osat_oracle(labels, rows, capacities):
     """designit's definition, written out with dictionaries."""
     total = sum(capacities)
     cells = {}
-    for lab, row in zip(labels, rows):
+    for lab, row in zip(labels, rows, strict=True):
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in row):
             continue
         cells.setdefault(tuple(row), []).append(lab)
