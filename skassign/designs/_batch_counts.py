@@ -35,7 +35,7 @@ import numpy as np
 from skassign.exceptions import InfeasibleDesignError
 from skassign.utils._solver import import_pyscipopt, scip_seed
 
-__all__ = ["CountModel", "realise_counts"]
+__all__ = ["CountModel", "realise_counts", "solve_transport"]
 
 
 class CountModel:
@@ -399,3 +399,105 @@ def _repair_separation(cage_of, sep, compartment, rng, n_rounds=20):
                 cage_of[i], cage_of[j] = cage_of[j], cage_of[i]
         if not improved:
             return
+
+
+def solve_transport(model, rng):
+    """Exact OSAT counts without cages, by a convex min-cost flow.
+
+    Without cages the count problem is a transportation problem: cells send
+    their units to batches of limited room, and ``(N_bc - E_bc)^2`` is convex
+    in ``N_bc``, so adding units one at a time along a shortest augmenting
+    path of the residual graph (marginal cost ``2 N + 1 - 2 E`` forward, minus
+    the last one backward) ends at an optimum. Costs are multiplied by the
+    total capacity ``T`` (``2 E T = 2 n_c cap_b``), so every comparison is
+    exact in integers. Cells and batches are visited in random order, so
+    which of several optimal count tables is returned is random.
+
+    Returns
+    -------
+    x : ndarray of shape (n_atoms, n_batches), int64
+        Units of every atom in every batch (the atoms are the cells here,
+        with ``-1`` for units without a cell).
+    value : float
+        The optimal OSAT score.
+    """
+    caps = model.capacities.astype(np.int64)
+    n_batches = caps.shape[0]
+    total = int(caps.sum())
+    n_cells = model.n_cells
+    atom_cell = model.atom_keys[:, 1]
+    cell_size = np.bincount(model.cells[model.cells >= 0], minlength=n_cells)
+    # Counts per (batch, cell), starting from the fixed units.
+    fixed_units = model.fixed >= 0
+    N = np.zeros((n_batches, n_cells), dtype=np.int64)
+    scored = fixed_units & (model.cells >= 0)
+    np.add.at(N, (model.fixed[scored], model.cells[scored]), 1)
+    floor = N.copy()
+    room = caps - np.bincount(model.fixed[fixed_units], minlength=n_batches)
+    supply = cell_size - N.sum(axis=0)
+    two_nc_cap = 2 * cell_size[None, :] * caps[:, None]
+    cell_order = rng.permutation(n_cells)
+    batch_order = rng.permutation(n_batches)
+    N, floor, supply = N[:, cell_order], floor[:, cell_order], supply[cell_order]
+    two_nc_cap = two_nc_cap[batch_order][:, cell_order]
+    N, floor, room = N[batch_order], floor[batch_order], room[batch_order]
+    big = np.iinfo(np.int64).max // 4
+    for _ in range(int(supply.sum())):
+        forward = (2 * N + 1) * total - two_nc_cap
+        backward = np.where(N > floor, -((2 * N - 1) * total - two_nc_cap), big)
+        dist_cell = np.where(supply > 0, 0, big)
+        dist_batch = np.full(n_batches, big)
+        pred_batch = np.full(n_batches, -1)
+        pred_cell = np.full(n_cells, -1)
+        for _ in range(2 * (n_cells + n_batches) + 2):
+            through = dist_cell[None, :] + forward
+            best_c = np.argmin(through, axis=1)
+            cand = through[np.arange(n_batches), best_c]
+            better_b = (cand < dist_batch) & (dist_cell[best_c] < big)
+            dist_batch = np.where(better_b, cand, dist_batch)
+            pred_batch = np.where(better_b, best_c, pred_batch)
+            back = dist_batch[:, None] + backward
+            best_b = np.argmin(back, axis=0)
+            cand_c = back[best_b, np.arange(n_cells)]
+            better_c = (
+                (cand_c < dist_cell)
+                & (dist_batch[best_b] < big)
+                & (backward[best_b, np.arange(n_cells)] < big)
+            )
+            dist_cell = np.where(better_c, cand_c, dist_cell)
+            pred_cell = np.where(better_c, best_b, pred_cell)
+            if not better_b.any() and not better_c.any():
+                break
+        open_batches = np.flatnonzero(room > 0)
+        b = int(open_batches[np.argmin(dist_batch[open_batches])])
+        room[b] -= 1
+        while True:
+            c = int(pred_batch[b])
+            N[b, c] += 1
+            previous = int(pred_cell[c])
+            if previous < 0:
+                supply[c] -= 1
+                break
+            N[previous, c] -= 1
+            b = previous
+    # Undo the random orders.
+    counts = np.zeros((n_batches, n_cells), dtype=np.int64)
+    counts[np.ix_(batch_order, cell_order)] = N
+    x = np.zeros((model.atom_keys.shape[0], n_batches), dtype=np.int64)
+    for a, c in enumerate(atom_cell):
+        if c >= 0:
+            x[a] = counts[:, c]
+    # Units without a cell fill the places left, fixed ones where they are.
+    left = caps - counts.sum(axis=1)
+    for a in np.flatnonzero(atom_cell < 0):
+        x[a] = model.atom_fixed[a]
+        left -= model.atom_fixed[a]
+    for a in np.flatnonzero(atom_cell < 0):
+        extra = int(model.atom_size[a] - x[a].sum())
+        for b in rng.permutation(n_batches):
+            take = min(extra, int(left[b]))
+            x[a, b] += take
+            left[b] -= take
+            extra -= take
+    value = float(np.sum((counts - model.expected) ** 2))
+    return x, value

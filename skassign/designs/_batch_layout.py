@@ -17,6 +17,7 @@ from skassign.designs._batch_counts import (
     CountModel,
     count_duplicates,
     realise_counts,
+    solve_transport,
 )
 from skassign.designs._batch_search import (
     CallableProblem,
@@ -425,7 +426,12 @@ class BatchLayout(BaseDesign):
                 strict=self.strict,
                 osat=use_osat,
             )
-            counts, cages, stages = model.solve(rng, self.time_limit)
+            if groups is None:
+                counts, value = solve_transport(model, rng)
+                cages = None
+                stages = {"osat": value, "osat_bound": value, "osat_status": "optimal"}
+            else:
+                counts, cages, stages = model.solve(rng, self.time_limit)
             labels, cage_of = realise_counts(model, counts, cages, rng)
             osat_bound = stages.get("osat_bound", 0.0)
             self.count_stages_ = stages

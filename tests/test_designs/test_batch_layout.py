@@ -434,3 +434,29 @@ def test_parameter_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         BatchLayout(capacities=[3, 3], random_state=0).fit(X)
+
+
+def test_min_cost_flow_agrees_with_the_integer_program():
+    # Two independent exact methods for the count problem without cages.
+    from skassign.designs._batch_counts import CountModel, solve_transport
+
+    rng = np.random.default_rng(0)
+    for trial in range(25):
+        n = int(rng.integers(5, 60))
+        n_batches = int(rng.integers(2, 5))
+        cells = rng.integers(-1 if trial % 3 == 0 else 0, int(rng.integers(1, 8)), n)
+        cells[0] = max(cells[0], 0)
+        caps = rng.integers(1, n // n_batches + 5, size=n_batches)
+        while caps.sum() < n:
+            caps[rng.integers(n_batches)] += 1
+        fixed = np.full(n, -1)
+        fixed[0] = int(np.argmax(caps))
+        model = CountModel(
+            cells, None, np.zeros((n, 0), int), fixed, caps, exact=caps.sum() == n
+        )
+        x, value = solve_transport(model, np.random.RandomState(trial))
+        _, _, stages = model.solve(np.random.RandomState(trial))
+        assert value == pytest.approx(stages["osat"], abs=1e-7)
+        assert np.array_equal(x.sum(axis=1), model.atom_size)
+        assert np.all(x.sum(axis=0) <= caps)
+        assert np.all(x >= model.atom_fixed)
