@@ -25,9 +25,10 @@ from skassign.designs._batch_search import (
     MeansProblem,
     OsatProblem,
     SeparationProblem,
+    SpatialProblem,
 )
 from skassign.exceptions import InfeasibleDesignError
-from skassign.metrics._layout import encode_cells, whiten
+from skassign.metrics._layout import encode_cells, plate_partitions, whiten
 from skassign.utils._param_validation import (
     Interval,
     StrOptions,
@@ -155,6 +156,16 @@ class BatchLayout(BaseDesign):
         Whether cage sizes outside ``[n_min, n_max]`` are forbidden. With
         ``False`` they are allowed where no layout avoids them, as few as
         possible.
+    spatial : bool or list of str, default=False
+        Place the units of every batch on its wells (``locations`` with
+        ``row`` and ``column`` columns; every batch is one plate) so that the
+        cells of these columns (``True``: the OSAT cells of ``balance``) are
+        spread over rows, columns and the edge ring: the local search
+        minimises :func:`~skassign.metrics.spatial_score`, down to its lower
+        bound (the sum of the three directions' own exact minima). ``False``
+        places units on their batch's wells at random.
+    row, column : str, default="row", "column"
+        Columns of ``locations`` holding a well's row and column.
     acceptance : {"strict", "annealing"}, default="strict"
         Local-search acceptance: improvements only, or simulated annealing.
     iterations : int, default=10_000
@@ -194,6 +205,10 @@ class BatchLayout(BaseDesign):
     layout_ : DataFrame
         One row per unit, indexed like ``X``: ``batch`` (label), the batch
         name and location columns, and ``cage`` when cages are formed.
+    spatial_score_ : float
+        Spatial score of the positions (NaN without ``spatial``).
+    spatial_lower_bound_ : float
+        Lower bound on it for the batches' units (NaN without ``spatial``).
     trace_ : ndarray
         Score after every improvement of the local search.
     n_iter_ : int
@@ -242,6 +257,9 @@ class BatchLayout(BaseDesign):
         "keep_separate": [list, tuple, str, None],
         "subgroup_sizes": [tuple, list, None],
         "strict": ["boolean"],
+        "spatial": ["boolean", list, tuple, str],
+        "row": [str],
+        "column": [str],
         "acceptance": [StrOptions({"strict", "annealing"})],
         "iterations": [Interval(Integral, 0, None, closed="left")],
         "time_limit": [Interval(Real, 0, None, closed="neither"), None],
@@ -264,6 +282,9 @@ class BatchLayout(BaseDesign):
         keep_separate=None,
         subgroup_sizes=None,
         strict=True,
+        spatial=False,
+        row="row",
+        column="column",
         acceptance="strict",
         iterations=10_000,
         time_limit=None,
@@ -283,6 +304,9 @@ class BatchLayout(BaseDesign):
         self.keep_separate = keep_separate
         self.subgroup_sizes = subgroup_sizes
         self.strict = strict
+        self.spatial = spatial
+        self.row = row
+        self.column = column
         self.acceptance = acceptance
         self.iterations = iterations
         self.time_limit = time_limit
@@ -580,6 +604,7 @@ class BatchLayout(BaseDesign):
             osat_columns += numeric
         if "osat" in scores and not osat_columns:
             raise ValueError("scoring='osat' needs balance columns.")
+        self._osat_columns = osat_columns if "osat" in scores else []
         used = set(together) | set(separate) | set(balance)
         self._complete_columns = [c for c in columns if c in used & numeric_cols]
         self._check_complete(frame)
@@ -856,20 +881,105 @@ class BatchLayout(BaseDesign):
     # ----------------------------------------------------------------- output
     def _layout_table(self, frame, names, places, rng):
         table = pd.DataFrame({"batch": self.labels_}, index=frame.index)
+        self.spatial_score_ = float("nan")
+        self.spatial_lower_bound_ = float("nan")
         if places is None:
+            if self.spatial is not False:
+                raise ValueError(
+                    "spatial positions need a locations table with "
+                    f"{self.row!r} and {self.column!r} columns."
+                )
             table["batch_name"] = names[self.labels_]
         else:
             location_columns = [c for c in places.columns if c != "_batch"]
+            cells = self._spatial_cells(frame, places)
             rows = np.empty(self.labels_.shape[0], dtype=np.int64)
+            total = bound = 0.0
             for b in range(names.shape[0]):
                 units = np.flatnonzero(self.labels_ == b)
                 spots = np.flatnonzero(places["_batch"].to_numpy() == b)
-                rows[units] = spots[rng.permutation(spots.size)[: units.size]]
+                if cells is None:
+                    rows[units] = spots[rng.permutation(spots.size)[: units.size]]
+                    continue
+                wells = places.iloc[spots]
+                where, value, low = self._place(
+                    cells[units], wells[[self.row, self.column]], rng
+                )
+                rows[units] = spots[where]
+                total += value
+                bound += low
+            if cells is not None:
+                self.spatial_score_ = total
+                self.spatial_lower_bound_ = min(bound, total)
             for column in location_columns:
                 table[column] = places[column].to_numpy()[rows]
         if np.any(self.subgroups_ >= 0):
             table["cage"] = self.subgroups_
         return table
+
+    def _spatial_cells(self, frame, places):
+        """Cells to spread over every plate, or ``None`` (random wells)."""
+        if self.spatial is False:
+            return None
+        for name in (self.row, self.column):
+            if name not in places.columns:
+                raise ValueError(
+                    f"spatial positions need the column {name!r} in locations "
+                    f"(columns: {[c for c in places.columns if c != '_batch']})."
+                )
+        if self.spatial is True:
+            columns = self._osat_columns
+            if not columns:
+                raise ValueError(
+                    "spatial=True spreads the OSAT cells of balance; there are "
+                    "none here: name the columns, e.g. spatial=['group']."
+                )
+        else:
+            columns = _as_list(self.spatial)
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise ValueError(f"spatial names columns {missing} that X lacks.")
+        return encode_cells(frame[columns])[0]
+
+    def _place(self, unit_cells, wells, rng):
+        """Wells of one plate's units minimising the spatial score.
+
+        Returns the well (row of ``wells``) of every unit, the score and its
+        lower bound: every direction's own exact OSAT minimum (a min-cost
+        flow), which no placement can beat, summed.
+        """
+        parts = plate_partitions(wells)
+        n_wells, n_units = wells.shape[0], unit_cells.shape[0]
+        _, local = np.unique(unit_cells[unit_cells >= 0], return_inverse=True)
+        cells = np.full(n_units, -1, dtype=np.int64)
+        cells[unit_cells >= 0] = local.reshape(-1)
+        bound = 0.0
+        for part in parts:
+            capacities = np.bincount(part)
+            model = CountModel(
+                cells,
+                None,
+                np.zeros((n_units, 0), dtype=np.int64),
+                np.full(n_units, -1),
+                capacities,
+                exact=n_units == n_wells,
+            )
+            if model.n_cells:
+                bound += solve_transport(model, rng)[1]
+        slot_cells = np.concatenate([cells, np.full(n_wells - n_units, -1)])
+        well_of_slot = rng.permutation(n_wells).astype(np.int64)
+        problem = SpatialProblem(slot_cells, well_of_slot, parts, bound)
+        search = LayoutSearch(
+            well_of_slot, None, np.zeros(n_wells, dtype=np.int64), [problem]
+        )
+        best, _, _, _, _ = search.run(
+            rng,
+            iterations=max(self.iterations, 1),
+            time_limit=self.time_limit,
+            acceptance=self.acceptance,
+        )
+        final = SpatialProblem(slot_cells, best, parts, bound)
+        return best[:n_units], final.objective, bound
 
     def _objective(self, X, labels):
         check_is_fitted(self)

@@ -28,6 +28,7 @@ __all__ = [
     "MeansProblem",
     "OsatProblem",
     "SeparationProblem",
+    "SpatialProblem",
 ]
 
 
@@ -133,6 +134,39 @@ class MeansProblem:
         self.sizes[p] += dw
         self.sizes[q] -= dw
         self.objective = self._total()
+
+
+class SpatialProblem:
+    """Spatial score of one plate: OSAT over rows, columns and edge ring.
+
+    The slots are the plate's wells' contents (units, then empty wells) and
+    a move exchanges the wells of two slots; one :class:`OsatProblem` per
+    direction keeps its own part (row, column, edge) of every slot.
+    """
+
+    name = "spatial"
+
+    def __init__(self, slot_cells, well_of_slot, parts, lower_bound):
+        self.parts = parts
+        self.terms = []
+        for part in parts:
+            capacities = np.bincount(part)
+            n_cells = int(slot_cells.max()) + 1 if (slot_cells >= 0).any() else 0
+            counts = np.bincount(slot_cells[slot_cells >= 0], minlength=n_cells)
+            expected = (capacities / capacities.sum())[:, None] * counts[None, :]
+            self.terms.append(OsatProblem(part[well_of_slot], slot_cells, expected))
+        self.objective = float(sum(t.objective for t in self.terms))
+        self.lower_bound = float(lower_bound)
+
+    def delta(self, move):
+        return float(sum(t.delta(move) for t in self.terms))
+
+    def apply(self, move):
+        i, j = move
+        for term in self.terms:
+            term.apply(move)
+            term.labels[i], term.labels[j] = term.labels[j], term.labels[i]
+        self.objective = float(sum(t.objective for t in self.terms))
 
 
 class CallableProblem:

@@ -8,7 +8,7 @@ from skassign.metrics._balance import (
     standardized_mean_difference,
     variance_ratio,
 )
-from skassign.metrics._layout import batch_means_score, osat_score
+from skassign.metrics._layout import batch_means_score, osat_score, spatial_score
 from skassign.metrics._minmse import minmse_objective, minmse_scale
 from skassign.metrics._scorer import (
     assignment_diversity,
@@ -36,6 +36,7 @@ __all__ = [
     "neg_max_ks_scorer",
     "neg_max_log_variance_ratio_scorer",
     "osat_score",
+    "spatial_score",
     "standardized_mean_difference",
     "variance_ratio",
 ]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from skassign.utils._param_validation import validate_params
 
-__all__ = ["batch_means_score", "osat_score"]
+__all__ = ["batch_means_score", "osat_score", "spatial_score"]
 
 
 def _as_frame(features, name="features"):
@@ -261,3 +261,144 @@ def whiten(X):
     values, vectors = np.linalg.eigh(cov)
     keep = values > 1e-12 * max(float(values.max()), 1e-300)
     return centred @ (vectors[:, keep] / np.sqrt(values[keep]))
+
+
+def plate_partitions(wells):
+    """Rows, columns and the edge ring of the wells of one plate.
+
+    Parameters
+    ----------
+    wells : DataFrame with columns ``row`` and ``column``
+        The usable wells of the plate (excluded wells left out).
+
+    Returns
+    -------
+    parts : list of ndarray of shape (n_wells,), int64
+        Row number, column number, and 1 for the outer ring (the first or
+        last row or column of the plate's extent), 0 inside.
+    """
+    rows = pd.factorize(wells["row"], sort=True)[0]
+    columns = pd.factorize(wells["column"], sort=True)[0]
+    edge = (
+        (rows == 0) | (rows == rows.max()) | (columns == 0) | (columns == columns.max())
+    ).astype(np.int64)
+    return [rows.astype(np.int64), columns.astype(np.int64), edge]
+
+
+def _spatial_terms(cells, parts, n_cells):
+    """Sum of OSAT over rows, columns and edge ring of one plate.
+
+    ``cells`` is the cell of the unit in every well (``-1`` empty or missing);
+    every partition's capacities are its wells, empty ones included.
+    """
+    total = 0.0
+    for part in parts:
+        capacities = np.bincount(part)
+        total += _osat_from_cells(part, cells, n_cells, capacities)
+    return total
+
+
+@validate_params(
+    {
+        "features": ["array-like"],
+        "rows": ["array-like"],
+        "columns": ["array-like"],
+        "plates": ["array-like", None],
+        "wells": [pd.DataFrame, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def spatial_score(features, rows, columns, plates=None, wells=None):
+    """How unevenly features lie over the rows, columns and edge of plates.
+
+    For every plate, the OSAT score (:func:`osat_score`) of the units'
+    feature cells is computed three times, taking as "batches" the plate's
+    rows, its columns, and its outer ring against its inner wells; the
+    spatial score is the sum over the three and over plates. These are the
+    directions along which plate effects arise (pipetting and reading by
+    row or column, evaporation and temperature at the edges), and each term
+    is in the same unit as OSAT. A well's share counts every usable well,
+    empty ones included, as OSAT counts empty places. 0 means every row,
+    column and the edge ring hold every feature in proportion.
+
+    Read more in the :ref:`User Guide <batch_layout>`.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Categorical features of the units (cells are joint combinations).
+    rows : array-like of shape (n_samples,)
+        Row of every unit (any sortable labels, e.g. ``"A"`` to ``"H"``).
+    columns : array-like of shape (n_samples,)
+        Column of every unit.
+    plates : array-like of shape (n_samples,) or None, default=None
+        Plate of every unit; ``None`` means one plate.
+    wells : DataFrame or None, default=None
+        Every usable well, with columns ``row``, ``column`` (and ``plate``
+        when ``plates`` is given); ``None`` takes the occupied wells.
+
+    Returns
+    -------
+    score : float
+        The spatial score (lower is better).
+
+    See Also
+    --------
+    osat_score : The score applied along each direction.
+
+    Examples
+    --------
+    Two groups on a 2 x 2 plate: one per column (each column then misses
+    one group: 2 + 2), and on the diagonals (every row and column holds
+    both).
+
+    >>> from skassign.metrics import spatial_score
+    >>> spatial_score(["a", "a", "b", "b"], ["A", "B", "A", "B"], [1, 1, 2, 2])
+    4.0
+    >>> spatial_score(["a", "b", "b", "a"], ["A", "B", "A", "B"], [1, 1, 2, 2])
+    0.0
+    """
+    frame = _as_frame(features)
+    n = frame.shape[0]
+    units = pd.DataFrame(
+        {
+            "plate": np.zeros(n, dtype=np.int64)
+            if plates is None
+            else np.asarray(plates),
+            "row": np.asarray(rows),
+            "column": np.asarray(columns),
+        }
+    )
+    if units.shape[0] != n:
+        raise ValueError("features, rows and columns must have one entry per unit.")
+    if units.duplicated().any():
+        raise ValueError("Two units share a well.")
+    if wells is None:
+        table = units
+    else:
+        table = wells.copy()
+        if plates is None:
+            table["plate"] = 0
+        missing = {"row", "column", "plate"} - set(table.columns)
+        if missing:
+            raise ValueError(f"wells lacks the columns {sorted(missing)}.")
+    cells, keys = encode_cells(frame)
+    total = 0.0
+    for plate in pd.unique(table["plate"]):
+        plate_wells = table.loc[table["plate"] == plate, ["row", "column"]]
+        plate_wells = plate_wells.reset_index(drop=True)
+        index = pd.MultiIndex.from_frame(plate_wells)
+        on_plate = (units["plate"] == plate).to_numpy()
+        where = index.get_indexer(
+            pd.MultiIndex.from_frame(units.loc[on_plate, ["row", "column"]])
+        )
+        if np.any(where < 0):
+            raise ValueError(f"Some units on plate {plate!r} are not on a usable well.")
+        well_cells = np.full(plate_wells.shape[0], -1, dtype=np.int64)
+        plate_cells = cells[on_plate]
+        # Cells are counted within the plate.
+        _, local = np.unique(plate_cells[plate_cells >= 0], return_inverse=True)
+        well_cells[where[plate_cells >= 0]] = local.reshape(-1)
+        n_cells = int(local.max()) + 1 if local.size else 0
+        total += _spatial_terms(well_cells, plate_partitions(plate_wells), n_cells)
+    return float(total)

@@ -460,3 +460,65 @@ def test_min_cost_flow_agrees_with_the_integer_program():
         assert np.array_equal(x.sum(axis=1), model.atom_size)
         assert np.all(x.sum(axis=0) <= caps)
         assert np.all(x >= model.atom_fixed)
+
+
+def _plate(n_rows=4, n_cols=6, excluded=()):
+    wells = [("P1", r, c) for r in "ABCDEFGH"[:n_rows] for c in range(1, n_cols + 1)]
+    wells = [w for w in wells if (w[1], w[2]) not in set(excluded)]
+    return pd.DataFrame(wells, columns=["plate", "row", "column"])
+
+
+def test_spatial_positions_reach_their_bound():
+    from skassign.metrics import spatial_score
+
+    wells = _plate(4, 6, excluded=[("A", 1), ("D", 6)])
+    X = pd.DataFrame({"group": ["t"] * 11 + ["c"] * 11})
+    design = BatchLayout(
+        locations=wells, spatial=["group"], iterations=20_000, random_state=0
+    ).fit(X)
+    layout = design.layout_
+    assert not layout[["row", "column"]].duplicated().any()
+    assert set(map(tuple, layout[["row", "column"]].values)) <= set(
+        map(tuple, wells[["row", "column"]].values)
+    )
+    score = spatial_score(
+        X["group"], layout["row"], layout["column"], wells=wells[["row", "column"]]
+    )
+    assert design.spatial_score_ == pytest.approx(score)
+    assert design.spatial_score_ == pytest.approx(design.spatial_lower_bound_)
+    rng = np.random.default_rng(0)
+    random = []
+    for _ in range(100):
+        idx = rng.permutation(len(wells))[:22]
+        random.append(
+            spatial_score(
+                X["group"],
+                wells["row"].to_numpy()[idx],
+                wells["column"].to_numpy()[idx],
+                wells=wells[["row", "column"]],
+            )
+        )
+    assert design.spatial_score_ < np.min(random)
+
+
+def test_spatial_score_by_hand():
+    from skassign.metrics import spatial_score
+
+    # 2 x 3 plate, all wells on the edge. Group a in column 1 and (A, 2):
+    # rows: A holds a, a, b and B holds a, b, b: (2 - 1.5)^2 * 4 = 1;
+    # columns (E = 1 per column and group): col 1 (a, a) and col 3 (b, b)
+    # are off by one each: 4 * 1 = 4; edge: one part, 0.
+    features = ["a", "a", "a", "b", "b", "b"]
+    rows = ["A", "B", "A", "B", "A", "B"]
+    columns = [1, 1, 2, 2, 3, 3]
+    assert spatial_score(features, rows, columns) == pytest.approx(5.0)
+    # Empty wells count in the shares: a fourth column that stays empty.
+    wells = pd.DataFrame(
+        [(r, c) for r in "AB" for c in range(1, 5)], columns=["row", "column"]
+    )
+    inner = spatial_score(features, rows, columns, wells=wells)
+    # Columns now have E = 3 * 2/8 = 0.75 per group and column: column 1
+    # (a, a) and 3 (b, b) add 1.25^2 + 0.75^2 each, column 2 (a, b) adds
+    # 2 * 0.25^2, and the empty column 4 adds 2 * 0.75^2.
+    col = 2 * (1.25**2 + 0.75**2) + 2 * 0.25**2 + 2 * 0.75**2
+    assert inner == pytest.approx(1.0 + col)
