@@ -11,7 +11,7 @@ __all__ = ["plot_layout"]
 
 
 def _as_table(layout, X):
-    """The layout as a DataFrame with the features joined, and the locations."""
+    """Return the layout as a DataFrame with the features joined, and the locations."""
     locations = None
     if hasattr(layout, "layout_"):
         locations = getattr(layout, "locations", None)
