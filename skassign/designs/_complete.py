@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.utils._param_validation import Interval, _fit_context
+from skassign.utils._random import child_seed
 
 __all__ = ["BlockRandomization", "CompleteRandomization"]
 
@@ -229,7 +230,7 @@ class BlockRandomization(BaseDesign):
             n_strata = min(n_strata, np.unique(X, axis=0).shape[0])
             if n_strata > 1:
                 kmeans = KMeans(
-                    n_clusters=n_strata, n_init=10, random_state=rng.randint(2**31 - 1)
+                    n_clusters=n_strata, n_init=10, random_state=child_seed(rng)
                 )
                 inverse = kmeans.fit_predict(X)
             else:

@@ -124,13 +124,15 @@ class Rerandomization(BaseDesign):
         self.max_draws = max_draws
         self.random_state = random_state
 
-    def _threshold(self, rank):
+    def _check_params(self):
         if self.threshold is not None and self.acceptance_prob is not None:
             raise ValueError(
                 "Give either threshold or acceptance_prob, not both "
                 f"(got threshold={self.threshold}, "
                 f"acceptance_prob={self.acceptance_prob})."
             )
+
+    def _threshold(self, rank):
         if self.threshold is not None:
             return float(self.threshold)
         prob = self.acceptance_prob

@@ -20,14 +20,16 @@ from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarnin
 
 __all__ = [
     "DIRECT_SCIP",
+    "EngineOptions",
+    "SolveOutcome",
     "SolveResult",
     "check_solve_result",
     "check_solver",
     "import_pyscipopt",
     "relative_gap",
-    "scip_seed",
     "solve_cvxpy",
     "solve_scip",
+    "solver_options",
     "warn_at_limit",
 ]
 
@@ -73,6 +75,169 @@ _SCIP_STATUS = {
     "unbounded": "unbounded",
     "inforunbd": "infeasible_or_unbounded",
 }
+
+
+# Options through which each cvxpy solver takes the limits, the seed and the
+# feasibility tolerance (t, n, g, s, tol: time and node limit, relative gap,
+# seed, tolerance; None when not set).
+_CVXPY_LIMITS = {
+    "HIGHS": lambda t, n, g, s, tol: {
+        **({"time_limit": t} if t is not None else {}),
+        **({"mip_max_nodes": n} if n is not None else {}),
+        "mip_rel_gap": g,
+        "random_seed": s,
+        **(
+            {"mip_feasibility_tolerance": tol, "primal_feasibility_tolerance": tol}
+            if tol is not None
+            else {}
+        ),
+    },
+    "SCIP": lambda t, n, g, s, tol: {
+        "scip_params": {
+            **({"limits/time": t} if t is not None else {}),
+            **({"limits/nodes": n} if n is not None else {}),
+            "limits/gap": g,
+            "randomization/randomseedshift": s,
+            **({"numerics/feastol": tol} if tol is not None else {}),
+        }
+    },
+    "SCIPY": lambda t, n, g, s, tol: {
+        "scipy_options": {
+            **({"time_limit": t} if t is not None else {}),
+            **({"node_limit": n} if n is not None else {}),
+            "mip_rel_gap": g,
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Everything an engine is told, from :func:`solver_options`.
+
+    Attributes
+    ----------
+    engine : str
+        ``"pyscipopt"`` or a cvxpy solver name (as :func:`check_solver`
+        returns it).
+    params : dict
+        SCIP parameters (``"pyscipopt"``) or keyword arguments of
+        ``cvxpy.Problem.solve``.
+    light : bool
+        Switch off SCIP's presolving, primal heuristics and cutting planes
+        (for small models with a good warm start; ignored by cvxpy).
+    verbose : int
+        2 or more shows the solver log.
+    limits : dict
+        The limits that were set (``time_limit``, ``node_limit``), used to
+        name the limit behind a solver's generic ``USER_LIMIT``.
+    """
+
+    engine: str
+    params: dict
+    light: bool = False
+    verbose: int = 0
+    limits: dict | None = None
+
+
+def solver_options(
+    engine,
+    *,
+    time_limit=None,
+    node_limit=None,
+    mip_gap=0.0,
+    seed=0,
+    tolerance=None,
+    solver_params=None,
+    verbose=0,
+    light=False,
+    owner="This design",
+):
+    """Options that make ``engine`` honour the limits, the seed and the tolerance.
+
+    The one translation of skassign's solver parameters into an engine's own
+    options: SCIP parameters for ``"pyscipopt"``, keyword arguments of
+    ``cvxpy.Problem.solve`` for the cvxpy solvers that take limits.
+    ``solver_params`` override the options set here (nested dictionaries,
+    such as cvxpy's ``scip_params``, are merged).
+
+    Parameters
+    ----------
+    engine : str
+        Output of :func:`check_solver`.
+    time_limit : float or None, default=None
+        Wall-clock limit in seconds.
+    node_limit : int or None, default=None
+        Branch-and-bound node limit.
+    mip_gap : float, default=0.0
+        Relative gap at which the solver may stop.
+    seed : int, default=0
+        Seed of the solver's random choices.
+    tolerance : float or None, default=None
+        Feasibility tolerance (``None`` keeps the solver's).
+    solver_params : dict or None, default=None
+        The user's own options, applied last.
+    verbose : int, default=0
+        2 or more shows the solver log.
+    light : bool, default=False
+        See :class:`EngineOptions`.
+    owner : str, default="This design"
+        Who asks, for the error message.
+
+    Returns
+    -------
+    options : EngineOptions
+        The options.
+
+    Raises
+    ------
+    ValueError
+        If a limit is set but ``engine`` is a cvxpy solver through which
+        skassign cannot pass limits.
+
+    Examples
+    --------
+    >>> from skassign.utils._solver import solver_options
+    >>> solver_options("HIGHS", time_limit=10.0, seed=3).params["time_limit"]
+    10.0
+    """
+    if engine == DIRECT_SCIP:
+        params = {
+            "randomization/randomseedshift": seed,
+            "randomization/lpseed": seed,
+            "limits/gap": float(mip_gap),
+        }
+        if tolerance is not None:
+            params["numerics/feastol"] = tolerance
+        if time_limit is not None:
+            params["limits/time"] = max(float(time_limit), 1e-3)
+        if node_limit is not None:
+            params["limits/nodes"] = int(node_limit)
+        params.update(solver_params or {})
+    else:
+        limited = time_limit is not None or node_limit is not None or mip_gap > 0
+        params = {}
+        if engine in _CVXPY_LIMITS:
+            params = _CVXPY_LIMITS[engine](
+                time_limit, node_limit, float(mip_gap), seed, tolerance
+            )
+        elif limited:
+            raise ValueError(
+                f"{owner} passes time_limit, node_limit and mip_gap to the "
+                f"cvxpy solvers {sorted(_CVXPY_LIMITS)} only; for "
+                f"solver={engine!r} set time_limit=None, node_limit=None and "
+                "mip_gap=0 and give the solver's own limit options in "
+                "solver_params."
+            )
+        for key, value in (solver_params or {}).items():
+            if isinstance(value, dict) and isinstance(params.get(key), dict):
+                params[key] = {**params[key], **value}
+            else:
+                params[key] = value
+        if verbose >= 2:
+            params.setdefault("verbose", True)
+    limits = {"time_limit": time_limit, "node_limit": node_limit}
+    return EngineOptions(engine, params, light, verbose, limits)
 
 
 @dataclass(frozen=True)
@@ -122,6 +287,33 @@ class SolveResult:
         return self.status in _CONVERGED
 
 
+@dataclass(frozen=True)
+class SolveOutcome:
+    """How a solver design's fit ended, when no :class:`SolveResult` says it.
+
+    :class:`~skassign.base.BaseSolverDesign` sets its fitted status
+    attributes from this record or from a :class:`SolveResult`, which has
+    the same four attributes.
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"``, ``"heuristic"``, ``"time_limit"``, ``"fallback"``, ...
+    bound : float, default=nan
+        A proven lower bound on the optimal objective (NaN if none).
+    n_nodes : int, default=-1
+        Branch-and-bound nodes processed (``-1`` if unknown).
+    solver : str or None, default=None
+        The engine that ran, or ``None`` when none did: then no limit
+        warning is emitted and nothing is printed.
+    """
+
+    status: str
+    bound: float = float("nan")
+    n_nodes: int = -1
+    solver: str | None = None
+
+
 def relative_gap(objective, bound):
     """Relative optimality gap ``(objective - bound) / objective`` in [0, 1].
 
@@ -153,24 +345,6 @@ def relative_gap(objective, bound):
     if not np.isfinite(bound) or bound <= 0:
         return 1.0
     return float((objective - bound) / objective)
-
-
-def scip_seed(rng):
-    """Draw a seed for SCIP's random generators from ``rng``.
-
-    SCIP's integer parameters are C ints, so seeds must stay below ``2**31``.
-
-    Parameters
-    ----------
-    rng : numpy.random.RandomState
-        Source of randomness.
-
-    Returns
-    -------
-    seed : int
-        An integer in ``[0, 2**31 - 1)``.
-    """
-    return int(rng.randint(np.iinfo(np.int32).max))
 
 
 def import_pyscipopt():
@@ -251,7 +425,7 @@ def solve_scip(model, variables, *, nogil=False):
     ----------
     model : pyscipopt.Model
         A fully built model; it is optimised here and not kept.
-    variables : pyscipopt.MatrixVariable
+    variables : pyscipopt.MatrixVariable or list of pyscipopt.Variable
         The variables whose values are returned.
     nogil : bool, default=False
         Release the GIL while solving (for thread-based parallelism).
@@ -277,7 +451,10 @@ def solve_scip(model, variables, *, nogil=False):
     values = None
     objective = float("inf")
     if model.getNSols() > 0:
-        values = np.asarray(model.getVal(variables), dtype=np.float64)
+        if isinstance(variables, (list, tuple)):
+            values = np.array([model.getVal(v) for v in variables], dtype=np.float64)
+        else:
+            values = np.asarray(model.getVal(variables), dtype=np.float64)
         objective = float(model.getPrimalbound())
     bound = float(model.getDualbound())
     return SolveResult(

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from skassign.base import sample_assignments
-from skassign.inference._result import BaseResamplingTest
+from skassign._sampling import sample_assignments
+from skassign.inference._resampling import BaseResamplingTest
 
 __all__ = ["RandomizationTest"]
 
