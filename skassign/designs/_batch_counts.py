@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from skassign.exceptions import InfeasibleDesignError
-from skassign.utils._solver import import_pyscipopt, scip_seed
+from skassign.utils._random import child_seed
+from skassign.utils._solver import import_pyscipopt
 
 __all__ = ["CountModel", "realise_counts", "solve_transport"]
 
@@ -116,8 +117,8 @@ class CountModel:
         ps = import_pyscipopt()
         model = ps.Model()
         model.hideOutput()
-        model.setParam("randomization/randomseedshift", scip_seed(rng))
-        model.setParam("randomization/permutationseed", scip_seed(rng))
+        model.setParam("randomization/randomseedshift", child_seed(rng))
+        model.setParam("randomization/permutationseed", child_seed(rng))
         model.setParam("randomization/permuteconss", True)
         model.setParam("randomization/permutevars", True)
         model.setParam("limits/gap", 0.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from skassign.utils._optional import import_pyplot
+from skassign.utils._param_validation import HasMethods, validate_params
 
 __all__ = ["plot_layout"]
 
@@ -34,6 +35,19 @@ def _as_table(layout, X):
     return table, locations
 
 
+@validate_params(
+    {
+        "layout": [pd.DataFrame, HasMethods(["fit", "get_params"])],
+        "color": [str, None],
+        "X": ["array-like", None],
+        "locations": [pd.DataFrame, None],
+        "plate": [str, None],
+        "row": [str],
+        "column": [str],
+        "figsize": [tuple, list, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_layout(
     layout,
     *,

@@ -46,6 +46,6 @@ def test_composition_only_without_wells():
     assert heights.sum() == 6
     with pytest.raises(ValueError, match="not a column"):
         plot_layout(design, color="age")
-    with pytest.raises(ValueError, match="fitted BatchLayout"):
+    with pytest.raises(ValueError, match="must be an instance"):
         plot_layout(np.zeros(3))
     plt.close("all")
