@@ -21,11 +21,13 @@ from skassign.designs._batch_counts import (
 )
 from skassign.designs._batch_search import (
     CallableProblem,
+    EngineProblem,
     LayoutSearch,
     MeansProblem,
     OsatProblem,
     SeparationProblem,
     SpatialProblem,
+    run_engine,
 )
 from skassign.exceptions import InfeasibleDesignError
 from skassign.metrics._layout import encode_cells, plate_partitions, whiten
@@ -210,9 +212,10 @@ class BatchLayout(BaseDesign):
     spatial_lower_bound_ : float
         Lower bound on it for the batches' units (NaN without ``spatial``).
     trace_ : ndarray
-        Score after every improvement of the local search.
+        Best score after every iteration of the local search (the shared
+        engine's trace; one entry when the exact model settles the layout).
     n_iter_ : int
-        Local-search moves tried.
+        Local-search iterations run.
     solve_time_ : float
         Seconds spent in ``fit``.
     n_features_in_ : int
@@ -744,33 +747,51 @@ class BatchLayout(BaseDesign):
             [labels, _empty_places(labels, capacities, n_empty)]
         ).astype(np.int64)
         slot_cages = np.concatenate([cage_of, np.full(n_empty, -1)]).astype(np.int64)
-        problems = self._problems(
-            frame, spec, cells, slot_labels, None, capacities, n_slots, osat_bound
-        )
-        guards = []
         slot_sep = np.vstack(
             [separate, np.full((n_empty, separate.shape[1]), -1, dtype=np.int64)]
         )
-        if caged and separate.shape[1]:
-            guards.append(SeparationProblem(slot_cages, slot_sep))
+        lexicographic_osat = (
+            self.aggregate == "lexicographic"
+            and scores[0] == "osat"
+            and len(scores) > 1
+        )
         # Move classes: which slots may exchange places.
         classes = np.full(n_slots, -1, dtype=np.int64)
         free = np.concatenate([fixed < 0, np.ones(n_empty, dtype=bool)])
         if caged:
             groups, _ = self._cage_codes(frame, spec)
             classes[:n_samples] = np.where(fixed < 0, groups, -1)
+        elif lexicographic_osat:
+            # OSAT is settled exactly: only units of one cell (or empty
+            # places and unscored units) exchange batches, which keeps it.
+            slot_cell = np.concatenate([cells, np.full(n_empty, -1)])
+            classes[free] = slot_cell[free] + 1
         else:
             classes[free] = 0
-        lexicographic_osat = (
-            self.aggregate == "lexicographic"
-            and scores[0] == "osat"
-            and len(scores) > 1
-        )
-        if lexicographic_osat:
-            # OSAT is settled exactly: only moves that keep it are searched.
-            guards.append(problems.pop(0))
+
+        def make(batch_labels, cage_labels, scales=None):
+            problems = self._problems(
+                frame, spec, cells, batch_labels, None, capacities, n_slots, osat_bound
+            )
+            guards = []
+            if caged and separate.shape[1]:
+                # Keep-separate is held at the proven minimum of violations.
+                guards.append(SeparationProblem(cage_labels, slot_sep))
+            if lexicographic_osat:
+                guards.append(problems.pop(0))
+            return LayoutSearch(
+                batch_labels,
+                cage_labels,
+                classes,
+                problems,
+                aggregate=self.aggregate,
+                scales=scales,
+                guards=guards,
+            )
+
         scales = None
-        if self.autoscale and len(problems) > 1:
+        n_searched = len(scores) - (1 if lexicographic_osat else 0)
+        if self.autoscale and n_searched > 1:
             scales = self._autoscale(
                 frame,
                 spec,
@@ -782,15 +803,7 @@ class BatchLayout(BaseDesign):
                 n_slots,
                 rng,
             )
-        search = LayoutSearch(
-            slot_labels,
-            slot_cages if caged else None,
-            classes,
-            problems,
-            aggregate=self.aggregate,
-            scales=scales,
-            guards=guards,
-        )
+        search = make(slot_labels.copy(), slot_cages.copy() if caged else None, scales)
         if only_osat or self.iterations == 0:
             best_labels, best_cages = slot_labels, slot_cages
             trace, n_iter = np.asarray([search.objective]), 0
@@ -800,12 +813,27 @@ class BatchLayout(BaseDesign):
                 "optimal" if search.objective <= search.lower_bound + tol else stage
             )
         else:
-            best_labels, best_cages, trace, n_iter, status = search.run(
+            batch_of_cage = None
+            start = slot_labels
+            if caged:
+                batch_of_cage = np.zeros(int(slot_cages.max()) + 1, dtype=np.int64)
+                batch_of_cage[slot_cages] = slot_labels
+                start = slot_cages
+            problem = EngineProblem(
+                lambda b, c: make(b, c, scales), batch_of_cage, search.lower_bound
+            )
+            t0 = search.typical_change(rng) if self.acceptance == "annealing" else 1.0
+            best, trace, n_iter, status = run_engine(
+                problem,
+                start,
+                classes,
                 rng,
                 iterations=self.iterations,
                 time_limit=self.time_limit,
                 acceptance=self.acceptance,
+                t0=t0,
             )
+            best_labels, best_cages = problem.split(best)
             if best_cages is None:
                 best_cages = slot_cages
         final = self._problems(
@@ -829,7 +857,7 @@ class BatchLayout(BaseDesign):
             classes,
             final,
             aggregate=self.aggregate,
-            scales=None if lexicographic_osat else search.scales,
+            scales=None if self.aggregate == "lexicographic" else search.scales,
         )
         return (
             best_labels[:n_samples],
@@ -968,15 +996,24 @@ class BatchLayout(BaseDesign):
                 bound += solve_transport(model, rng)[1]
         slot_cells = np.concatenate([cells, np.full(n_wells - n_units, -1)])
         well_of_slot = rng.permutation(n_wells).astype(np.int64)
-        problem = SpatialProblem(slot_cells, well_of_slot, parts, bound)
-        search = LayoutSearch(
-            well_of_slot, None, np.zeros(n_wells, dtype=np.int64), [problem]
-        )
-        best, _, _, _, _ = search.run(
+        classes = np.zeros(n_wells, dtype=np.int64)
+
+        def make(wells_of_slots, _):
+            problem = SpatialProblem(slot_cells, wells_of_slots, parts, bound)
+            return LayoutSearch(wells_of_slots, None, classes, [problem])
+
+        start = make(well_of_slot.copy(), None)
+        t0 = start.typical_change(rng) if self.acceptance == "annealing" else 1.0
+        # Every well is a "group" of one slot: an exchange swaps two wells.
+        best, _, _, _ = run_engine(
+            EngineProblem(make, None, bound),
+            well_of_slot,
+            classes,
             rng,
             iterations=max(self.iterations, 1),
             time_limit=self.time_limit,
             acceptance=self.acceptance,
+            t0=t0,
         )
         final = SpatialProblem(slot_cells, best, parts, bound)
         return best[:n_units], final.objective, bound

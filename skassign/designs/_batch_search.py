@@ -1,4 +1,4 @@
-"""Local search over batch layouts: score "problems" and the search loop.
+"""Local search over batch layouts: score problems for the shared engine.
 
 A layout is the batch of every *slot*: the units, followed by one dummy slot
 per empty place (cell ``-1``, weight 0), so that moving a unit into an empty
@@ -12,23 +12,28 @@ is a problem object with the shape the shared local-search engine takes:
 * ``lower_bound``: a value no layout can beat (the search stops there).
 
 :class:`LayoutSearch` combines them (sum, worst or lexicographic, optionally
-autoscaled) and proposes only moves that keep every hard constraint.
+autoscaled) over moves that keep every hard constraint, and
+:class:`EngineProblem` hands it to the shared local-search engine
+(:mod:`skassign.designs._search`), which proposes the moves, accepts them
+(descent or annealing) and stops at the lower bound.
 """
 
 from __future__ import annotations
 
-import math
-import time
-
 import numpy as np
+
+from skassign.designs._search import LocalSearch
+from skassign.designs._search_problems import SwapProblem
 
 __all__ = [
     "CallableProblem",
+    "EngineProblem",
     "LayoutSearch",
     "MeansProblem",
     "OsatProblem",
     "SeparationProblem",
     "SpatialProblem",
+    "run_engine",
 ]
 
 
@@ -267,7 +272,11 @@ class SeparationProblem:
 
 
 class LayoutSearch:
-    """Local search over swaps that keep every hard constraint.
+    """The combined layout objective over swaps that keep every hard constraint.
+
+    It is what the shared local-search engine searches (through
+    :class:`EngineProblem`): the scores' changes under a swap, combined, and
+    ``inf`` for a swap that would worsen a guard.
 
     Parameters
     ----------
@@ -378,53 +387,82 @@ class LayoutSearch:
         if self.cages is not None:
             self.cages[i], self.cages[j] = self.cages[j], self.cages[i]
 
-    def run(self, rng, *, iterations, time_limit=None, acceptance="strict"):
-        """Search; return ``(labels, cages, trace, n_iter, status)`` at the best layout.
+    def typical_change(self, rng, n_moves=256):
+        """Median absolute finite change of random moves (1.0 if none)."""
+        sample = [abs(self.delta(self.propose(rng))) for _ in range(n_moves)]
+        sample = [v for v in sample if np.isfinite(v) and v > 0]
+        return float(np.median(sample)) if sample else 1.0
 
-        ``acceptance="strict"`` accepts improvements only (designit's
-        ``accept_strict_improvement``); ``"annealing"`` accepts a worse layout
-        with probability ``exp(-delta / T)``, ``T`` falling geometrically from
-        the median absolute change of random moves to a thousandth of it.
-        """
-        start = time.perf_counter()
-        best = self.objective
-        best_labels = self.labels.copy()
-        best_cages = None if self.cages is None else self.cages.copy()
-        trace = [best]
-        tolerance = 1e-9 * max(1.0, abs(best))
-        if self.movable.size == 0 or best <= self.lower_bound + tolerance:
-            status = "optimal" if best <= self.lower_bound + tolerance else "no_moves"
-            return best_labels, best_cages, np.asarray(trace), 0, status
-        temperature = cooling = 0.0
-        if acceptance == "annealing":
-            sample = [abs(self.delta(self.propose(rng))) for _ in range(50)]
-            sample = [s for s in sample if np.isfinite(s) and s > 0]
-            temperature = float(np.median(sample)) if sample else 0.0
-            cooling = 1e-3 ** (1.0 / max(iterations, 1))
-        status = "iteration_limit"
-        n_iter = 0
-        for n_iter in range(1, iterations + 1):
-            move = self.propose(rng)
-            change = self.delta(move)
-            if change < -1e-12 or (
-                temperature > 0
-                and np.isfinite(change)
-                and rng.random_sample() < math.exp(-max(change, 0.0) / temperature)
-            ):
-                self.apply(move)
-                current = self.objective
-                if current < best - 1e-12:
-                    best = current
-                    best_labels = self.labels.copy()
-                    if self.cages is not None:
-                        best_cages = self.cages.copy()
-                    trace.append(best)
-                    if best <= self.lower_bound + 1e-9 * max(1.0, abs(best)):
-                        status = "optimal"
-                        break
-            temperature *= cooling
-            if time_limit is not None and n_iter % 64 == 0:
-                if time.perf_counter() - start > time_limit:
-                    status = "time_limit"
-                    break
-        return best_labels, best_cages, np.asarray(trace), n_iter, status
+
+class EngineProblem(SwapProblem):
+    """A :class:`LayoutSearch` objective for the shared local-search engine.
+
+    The engine exchanges the labels of two units; here a label is the batch
+    of a slot, or, with cages, its cage (``batch_of_cage`` maps cages to
+    batches, so an exchange moves both the batch and the cage). ``build``
+    makes a fresh :class:`LayoutSearch` for given batch and cage arrays.
+    """
+
+    def __init__(self, build, batch_of_cage=None, lower_bound=None):
+        self.build = build
+        self.batch_of_cage = batch_of_cage
+        if lower_bound is not None and np.isfinite(lower_bound):
+            # Reaching the bound up to rounding stops the search.
+            self.lower_bound = float(lower_bound) + 1e-9 * max(1.0, abs(lower_bound))
+
+    def split(self, labels):
+        """Batch and cage arrays of engine labels."""
+        if self.batch_of_cage is None:
+            return np.array(labels, dtype=np.int64), None
+        return self.batch_of_cage[labels], np.array(labels, dtype=np.int64)
+
+    def init(self, labels):
+        self.state = self.build(*self.split(labels))
+
+    def objective(self, labels):
+        return self.build(*self.split(labels)).objective
+
+    def delta(self, labels, i, j):
+        return self.state.delta((int(i), int(j)))
+
+    def apply(self, labels, i, j):
+        self.state.apply((int(i), int(j)))
+
+
+_STOPS = {
+    "lower_bound": "optimal",
+    "max_iter": "iteration_limit",
+    "time_limit": "time_limit",
+    "no_moves": "no_moves",
+}
+
+
+def run_engine(
+    problem, labels, classes, rng, *, iterations, time_limit, acceptance, t0
+):
+    """Run the shared engine; return best labels, trace, iterations, status.
+
+    ``acceptance="strict"`` is the engine's descent (improvements only,
+    designit's ``accept_strict_improvement``); ``"annealing"`` its Metropolis
+    acceptance from temperature ``t0`` falling geometrically to a thousandth
+    of it over ``iterations``.
+    """
+    free = np.flatnonzero(classes >= 0)
+    if acceptance == "strict":
+        search = LocalSearch("descent", max_iter=iterations, time_limit=time_limit)
+    else:
+        steps = max(iterations // 10, 1)
+        search = LocalSearch(
+            "anneal",
+            max_iter=iterations,
+            time_limit=time_limit,
+            t0=t0,
+            cooling=1e-3 ** (1.0 / steps) if steps > 1 else 0.5,
+            tmax=10,
+        )
+    result = search.run(problem, labels, free, rng, classes=classes)
+    status = _STOPS.get(result.stop, result.stop)
+    bound = getattr(problem, "lower_bound", None)
+    if bound is not None and result.value <= bound:
+        status = "optimal"
+    return result.labels, result.trace, result.n_iter, status
