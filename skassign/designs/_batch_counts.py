@@ -434,7 +434,14 @@ def solve_transport(model, rng):
     scored = fixed_units & (model.cells >= 0)
     np.add.at(N, (model.fixed[scored], model.cells[scored]), 1)
     floor = N.copy()
+    if not fixed_units.any():
+        # Start from the rounded-down expectations: every forward arc then
+        # costs more than -1 and every backward arc at least 1 (in units of
+        # 2T), so the residual graph has no negative cycle and the flow is
+        # optimal for its amount; only the remainders are augmented.
+        N = (cell_size[None, :] * caps[:, None]) // total
     room = caps - np.bincount(model.fixed[fixed_units], minlength=n_batches)
+    room = room - (N - floor).sum(axis=1)
     supply = cell_size - N.sum(axis=0)
     two_nc_cap = 2 * cell_size[None, :] * caps[:, None]
     cell_order = rng.permutation(n_cells)

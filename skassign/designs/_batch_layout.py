@@ -65,7 +65,7 @@ def _column_kinds(frame):
             numeric.add(name)
         else:
             missing = column.isna().to_numpy()
-            text = np.asarray([str(v) for v in column], dtype=object)
+            text = column.astype(str).to_numpy(dtype=object)
             text[missing] = None
             out[name] = pd.Series(text, index=frame.index, dtype=object)
     return pd.DataFrame(out, index=frame.index, columns=frame.columns), numeric
