@@ -341,11 +341,15 @@ class BatchLayout(BaseDesign):
                 raise ValueError(
                     f"Input X contains NaN in the numeric column {name!r}. "
                     f"{type(self).__name__} needs complete numeric covariates: "
-                    "impute them, or make the column categorical."
+                    "impute them in a Pipeline, e.g. make_pipeline(SimpleImputer(), "
+                    "design), or make the column categorical (missing categories "
+                    "are left out of OSAT)."
                 )
             if np.isinf(values).any():
                 raise ValueError(
-                    f"Input X contains infinity in the numeric column {name!r}."
+                    f"Input X contains infinity in the numeric column {name!r}. "
+                    "Replace infinite covariates (for example by NaN and a "
+                    "SimpleImputer) before laying out the units."
                 )
 
     def _check_fitted_units(self, X, method):
@@ -859,6 +863,7 @@ class BatchLayout(BaseDesign):
             aggregate=self.aggregate,
             scales=None if self.aggregate == "lexicographic" else search.scales,
         )
+        self._scales = search.scales
         return (
             best_labels[:n_samples],
             best_cages[:n_samples],
@@ -1019,10 +1024,35 @@ class BatchLayout(BaseDesign):
         return best[:n_units], final.objective, bound
 
     def _objective(self, X, labels):
+        """Return the (combined) score of any layout of the fitted units."""
         check_is_fitted(self)
-        if np.array_equal(labels, self.labels_):
-            return self.objective_
-        raise ValueError("BatchLayout scores only its fitted layout.")
+        frame = X if isinstance(X, pd.DataFrame) else self._validate_X(X, reset=False)
+        labels = np.asarray(labels, dtype=np.int64)
+        spec = self._columns(frame)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            cells = self._cells(frame, spec)
+        problems = self._problems(
+            frame, spec, cells, labels.copy(), None, self.capacities_, labels.size, 0.0
+        )
+        combined = LayoutSearch(
+            labels.copy(),
+            None,
+            np.full(labels.size, -1),
+            problems,
+            aggregate=self.aggregate,
+            scales=None if self.aggregate == "lexicographic" else self._scales,
+        )
+        return combined.objective
+
+    def _arm_classes(self, sizes, fixed):
+        """Batches of equal capacity (and no fixed units) are interchangeable."""
+        capacities = getattr(self, "capacities_", sizes)
+        has_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0]) > 0
+        return [
+            ("fixed", g) if has_fixed[g] else ("free", int(capacities[g]))
+            for g in range(sizes.shape[0])
+        ]
 
 
 def _frame_fingerprint(frame):

@@ -326,7 +326,10 @@ class LayoutSearch:
         self.aggregate = aggregate
         self.scales = scales or [(0.0, 1.0)] * len(self.problems)
         self.guards = list(guards)
-        self.movable = np.flatnonzero(movable & (sizes[np.maximum(classes, 0)] > 1))
+        if movable.any():
+            self.movable = np.flatnonzero(movable & (sizes[np.maximum(classes, 0)] > 1))
+        else:
+            self.movable = np.zeros(0, dtype=np.int64)
 
     def scaled(self, k, value):
         centre, spread = self.scales[k]
@@ -389,6 +392,8 @@ class LayoutSearch:
 
     def typical_change(self, rng, n_moves=256):
         """Median absolute finite change of random moves (1.0 if none)."""
+        if self.movable.size == 0:
+            return 1.0
         sample = [abs(self.delta(self.propose(rng))) for _ in range(n_moves)]
         sample = [v for v in sample if np.isfinite(v) and v > 0]
         return float(np.median(sample)) if sample else 1.0
