@@ -17,6 +17,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._parallel import parallel_in_order
 from skassign.utils._param_validation import (
     HasMethods,
@@ -111,6 +112,7 @@ def add_note(err, note):
         err.add_note(note)
 
 
+@fill_doc
 @validate_params(
     {
         "design": [HasMethods(["fit_predict", "get_params"])],
@@ -167,14 +169,11 @@ def sample_assignments(
         are found or ``max_draws`` is reached.
     max_draws : int or None, default=None
         Largest number of fits; ``None`` means ``10 * n_assignments``.
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
+    %(n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Root seed of the draws.
-    progress : bool, default=False
-        Show a progress bar (tqdm) that advances as fits finish.
-    verbose : int, default=0
-        joblib's verbosity.
+    %(progress)s
+    %(joblib_verbose)s
     fit_params : dict or None, default=None
         Passed to every ``fit`` (for example ``{"fixed_labels": ...}`` or, in
         a Pipeline, ``{"design__fixed_labels": ...}``).
@@ -259,12 +258,10 @@ _METHOD_DOC = """{summary}
         Largest share of repeated assignments.{duplicates}
     max_draws : int or None, default=None
         Largest number of fits (``None``: ``10 * n_assignments``).
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
+    %(n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Root seed; ``None`` uses ``self.random_state``.
-    progress : bool, default=False
-        Show a progress bar (tqdm) that advances as fits finish.
+    %(progress)s
     fixed_labels : array-like of shape (n_samples,), default=None
         Partial assignment kept in every draw.
 
@@ -337,4 +334,4 @@ def sampling_method(
         duplicates=duplicates,
         examples=f"\n{examples}" if examples else "",
     )
-    return method
+    return fill_doc(method)

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skassign._sampling import draw_assignments, sample_assignments, sampling_method
 from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._mip import solve_mip
 from skassign.utils._param_validation import HasMethods, Interval, _fit_context
 from skassign.utils._random import child_seed, set_random_states
@@ -139,6 +140,7 @@ class DesignMixin:
         return tags
 
 
+@fill_doc
 class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for designs.
 
@@ -148,8 +150,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible; which groups get an extra unit is
@@ -166,10 +167,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         Size of every group.
     objective_ : float
         The design's own criterion at ``labels_`` (lower is better).
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
     """
 
     _parameter_constraints: dict = {
@@ -355,6 +353,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         return tags
 
 
+@fill_doc
 class BaseSolverDesign(BaseDesign):
     """Base class for designs that call an optimisation solver.
 
@@ -378,35 +377,20 @@ class BaseSolverDesign(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units.
-    solver : str, default="pyscipopt"
-        ``"pyscipopt"`` builds the model directly in SCIP (fastest); any
-        other name is a cvxpy solver with integer support, for example
-        ``"HIGHS"`` or ``"SCIP"``.
-    solver_params : dict or None, default=None
-        Solver options. With ``solver="pyscipopt"``, SCIP parameters such as
-        ``{"limits/solutions": 10}``; otherwise keyword arguments of
-        ``cvxpy.Problem.solve``, such as ``{"verbose": True}``. They override
-        the options set from the parameters below.
+    %(solver)s
+    %(solver_params)s
     time_limit : float or None, default=60.0
         Wall-clock limit in seconds. Results stopped by it depend on the
         machine.
-    node_limit : int or None, default=None
-        Branch-and-bound node limit. Unlike ``time_limit`` it gives the same
-        assignment on every machine.
-    mip_gap : float, default=0.0
-        Relative optimality gap at which the solver may stop; reaching it is
-        not treated as a limit.
-    fallback : design or None, default=None
-        Design used when the solver fails. ``None`` raises instead.
+    %(node_limit)s
+    %(mip_gap)s
+    %(fallback)s
     random_state : int, RandomState instance or None, default=None
         Controls every random choice.
-    verbose : int, default=0
-        0 is silent, 1 prints a summary of each stage, 2 also shows the
-        solver log.
+    %(solver_verbose)s
 
     Attributes
     ----------
@@ -469,26 +453,10 @@ class BaseSolverDesign(BaseDesign):
 
     # Not skipping nested validation: ``fallback`` is itself an estimator.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, *, fixed_labels=None):
-        """Assign the units of ``X`` to groups.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
-        fixed_labels : array-like of shape (n_samples,), default=None
-            Partial assignment: the group of units already assigned and
-            ``-1`` (or NaN/None) for units to assign. Fixed units keep their
-            group and count towards balance.
-
-        Returns
-        -------
-        self : object
-            The fitted design.
-        """
+    def fit(self, X, y=None, *, fixed_labels=None):  # noqa: D102 (set below)
         return self._fit(X, fixed_labels=fixed_labels)
+
+    fit.__doc__ = BaseDesign.fit.__doc__
 
     @abstractmethod
     def _solve(self, X, sizes, fixed, rng):

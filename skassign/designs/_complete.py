@@ -9,12 +9,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from sklearn.cluster import KMeans
 
 from skassign.base import BaseDesign, draw_assignments
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, _fit_context
 from skassign.utils._random import child_seed
 
 __all__ = ["BlockRandomization", "CompleteRandomization"]
 
 
+@fill_doc
 class CompleteRandomization(BaseDesign):
     """Uniformly random assignment with exact group sizes.
 
@@ -26,8 +28,7 @@ class CompleteRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible; which groups get an extra unit is
@@ -44,10 +45,7 @@ class CompleteRandomization(BaseDesign):
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units) of
         the assignment, for comparison with other designs.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -122,6 +120,7 @@ def _stratum_counts(strata, n_strata, sizes, fixed, rng):
     return np.rint(result.x[:cells]).astype(np.int64).reshape(n_strata, n_groups)
 
 
+@fill_doc
 class BlockRandomization(BaseDesign):
     """Complete randomisation within strata (blocks).
 
@@ -137,8 +136,7 @@ class BlockRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
@@ -162,10 +160,7 @@ class BlockRandomization(BaseDesign):
         Size of every group.
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units).
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------

@@ -27,6 +27,7 @@ from skassign.designs._minmse_problem import (  # noqa: F401 (tests, benchmarks)
     _whiten,
 )
 from skassign.metrics._minmse import _minmse_coefficients
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, Options, StrOptions
 from skassign.utils._progress import progress_bar
 from skassign.utils.validation import interchangeable_groups
@@ -84,6 +85,7 @@ def _check_uncentred(X):
         )
 
 
+@fill_doc
 class MinMSE(BaseDesign):
     r"""Minimum-MSE treatment assignment (Schneider & Schlather, 2017).
 
@@ -212,10 +214,7 @@ class MinMSE(BaseDesign):
         negative).
     acceptance_rate_ : float
         Share of the moves that were accepted and changed the assignment.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------

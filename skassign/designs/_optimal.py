@@ -34,6 +34,7 @@ from skassign.designs._optimal_search import (
     _tabu_search,
 )
 from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, StrOptions
 from skassign.utils._random import child_rng, child_seed
 from skassign.utils._solver import DIRECT_SCIP, SolveOutcome
@@ -45,6 +46,7 @@ __all__ = ["OptimalBalance"]
 _HEURISTIC_SHARE = 0.8
 
 
+@fill_doc
 class OptimalBalance(BaseSolverDesign):
     r"""Optimal balance of means and second moments (Bertsimas et al., 2015).
 
@@ -75,8 +77,7 @@ class OptimalBalance(BaseSolverDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible. Each group's moments are averages
@@ -90,25 +91,14 @@ class OptimalBalance(BaseSolverDesign):
     method : {"mip", "heuristic"}, default="mip"
         ``"mip"`` solves the model exactly (within the limits), warm-started
         by the heuristic; ``"heuristic"`` runs the heuristic alone.
-    solver : str, default="pyscipopt"
-        ``"pyscipopt"`` builds the model directly in SCIP (fastest); any
-        other name is a cvxpy solver with integer support, for example
-        ``"HIGHS"`` or ``"SCIP"``.
-    solver_params : dict or None, default=None
-        Solver options. With ``solver="pyscipopt"``, SCIP parameters such as
-        ``{"limits/solutions": 10}``; otherwise keyword arguments of
-        ``cvxpy.Problem.solve``, such as ``{"verbose": True}``. They override
-        the options set from the parameters below.
+    %(solver)s
+    %(solver_params)s
     time_limit : float or None, default=60.0
         Wall-clock limit in seconds for the whole optimisation (not
         counting the one-time compilation of the heuristic's kernel).
         Results stopped by it depend on the machine.
-    node_limit : int or None, default=None
-        Branch-and-bound node limit. Unlike ``time_limit`` it gives the same
-        assignment on every machine.
-    mip_gap : float, default=0.0
-        Relative optimality gap at which the solver may stop; reaching it is
-        not treated as a limit.
+    %(node_limit)s
+    %(mip_gap)s
     heuristic_iter : int or None, default=None
         Iterations of the tabu search. ``None`` runs a short search when the
         solver will prove optimality quickly (at most 24 units to assign)
@@ -125,15 +115,11 @@ class OptimalBalance(BaseSolverDesign):
         three groups and more than 24 units are to be assigned, and none
         otherwise: there the optimum is a fine-grained partition that swaps
         of two units approach slowly. ``0`` switches it off.
-    fallback : design or None, default=None
-        Design used if the solver fails without an assignment; ``None``
-        raises :class:`~skassign.exceptions.SolverError`.
+    %(fallback)s
     random_state : int, RandomState instance or None, default=None
         Seeds the heuristic, the solver (``randomization/randomseedshift``)
         and the random choice of which group becomes which arm.
-    verbose : int, default=0
-        0 is silent, 1 prints a summary of each stage, 2 also shows the
-        solver log.
+    %(solver_verbose)s
 
     Attributes
     ----------
@@ -164,10 +150,7 @@ class OptimalBalance(BaseSolverDesign):
         Moves of the exchange search performed.
     fallback_ : estimator or None
         The fitted fallback design, if it was used.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------

@@ -6,6 +6,7 @@ import numpy as np
 
 from skassign._sampling import add_note, refit_labels
 from skassign.inference._resampling import BaseResamplingTest
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._parallel import parallel_in_order
 from skassign.utils._progress import progress_bar
 from skassign.utils._random import child_seed, spawn_seeds
@@ -52,6 +53,7 @@ def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
     return rows, labels
 
 
+@fill_doc
 class BootstrapTest(BaseResamplingTest):
     """Bootstrap test of a treatment effect for any design, deterministic ones too.
 
@@ -97,16 +99,12 @@ class BootstrapTest(BaseResamplingTest):
     confidence_level : float in (0, 1) or None, default=0.95
         Level of the confidence interval of each arm's additive effect;
         ``None`` skips the interval.
-    control : int, default=0
-        Control arm; every other arm is compared with it.
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
+    %(control)s
+    %(n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Root seed of the resamples.
-    verbose : int, default=0
-        joblib's verbosity.
-    progress : bool, default=False
-        Show a progress bar (tqdm) advancing as resamples finish.
+    %(joblib_verbose)s
+    %(progress)s
 
     Attributes
     ----------

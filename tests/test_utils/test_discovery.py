@@ -40,4 +40,5 @@ def test_discovery_walks_the_packages_named_in_the_environment(monkeypatch):
     assert "MeanBalance" not in without and set(without) < set(names)
     assert all(cls.__module__.startswith("skassign.") for _, cls in all_estimators())
     monkeypatch.setenv("SKASSIGN_DISCOVERY", "tests.worked_designs.mean_balance")
-    assert [name for name, _ in all_designs()] == names
+    # A module alone adds its own designs only (the package holds others).
+    assert [name for name, _ in all_designs()] == sorted({*without, "MeanBalance"})

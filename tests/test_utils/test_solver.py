@@ -8,14 +8,13 @@ import pytest
 
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.utils import child_seed
+from skassign.utils._mip import solve_cvxpy, solve_scip
 from skassign.utils._solver import (
     DIRECT_SCIP,
     SolveResult,
     check_solve_result,
     check_solver,
     relative_gap,
-    solve_cvxpy,
-    solve_scip,
     warn_at_limit,
 )
 
