@@ -26,7 +26,6 @@ evaluated by a compiled kernel.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 __all__ = ["GroupSumsProblem", "SearchProblem", "SwapProblem"]
 
@@ -198,26 +197,6 @@ class SwapProblem(SearchProblem):
         self.value = float(self.objective(self.labels))
 
 
-@njit(cache=True, nogil=True)
-def _group_sums_deltas(F, W, S, T, labels, first, second, out):
-    """Change of ``sum_gk W[g,k] (S[g,k] - T[g,k])**2`` per exchange."""
-    n_features = F.shape[1]
-    for r in range(first.shape[0]):
-        i, j = first[r], second[r]
-        p, q = labels[i], labels[j]
-        total = 0.0
-        if p != q:
-            for k in range(n_features):
-                step = F[j, k] - F[i, k]
-                if step == 0.0:
-                    continue
-                dp = S[p, k] - T[p, k]
-                dq = S[q, k] - T[q, k]
-                total += W[p, k] * step * (2.0 * dp + step)
-                total += W[q, k] * step * (step - 2.0 * dq)
-        out[r] = total
-
-
 class GroupSumsProblem(SwapProblem):
     """Objectives quadratic in the groups' sums of unit features.
 
@@ -268,8 +247,10 @@ class GroupSumsProblem(SwapProblem):
         return float((self.W * (self._sums(labels) - self.T) ** 2).sum())
 
     def deltas(self, labels, i, j):
+        from skassign.designs._search_kernels import group_sums_deltas
+
         out = np.empty(np.shape(i)[0])
-        _group_sums_deltas(
+        group_sums_deltas(
             self.F,
             self.W,
             self.S,
@@ -285,3 +266,33 @@ class GroupSumsProblem(SwapProblem):
         step = self.F[j] - self.F[i]
         self.S[labels[i]] += step
         self.S[labels[j]] -= step
+
+    def walk(self, units, limits, best_value, stop_at, current):
+        """Walk exchanges one at a time in a compiled loop (the engine's fast path).
+
+        Proposal ``r`` (units ``units[r]``) is accepted when its change of
+        the objective is at most ``limits[r]``; ``current[r]`` receives the
+        objective after it. Stops once the best objective reaches
+        ``stop_at``. Returns the number of proposals walked, the number of
+        accepted exchanges, the best objective and its labels (``None`` if
+        it did not improve on ``best_value``).
+        """
+        from skassign.designs._search_kernels import group_sums_walk
+
+        best_labels = self.labels.copy()
+        value, best, n_done, _, n_moved = group_sums_walk(
+            self.F,
+            self.W,
+            self.S,
+            self.T,
+            self.labels,
+            np.ascontiguousarray(units, dtype=np.int64),
+            np.ascontiguousarray(limits, dtype=np.float64),
+            self.value,
+            best_value,
+            best_labels,
+            stop_at,
+            current,
+        )
+        self.value = float(value)
+        return n_done, n_moved, float(best), best_labels if best < best_value else None

@@ -10,10 +10,10 @@ from skassign.designs._search_problems import GroupSumsProblem, SwapProblem
 from skassign.utils._testing import all_assignments
 
 METHODS = ["anneal", "descent", "tabu"]
-# Budgets that solve the small problems below from every seed tried.
+# Budgets that solve the small problems below from each of ten seeds tried.
 BUDGETS = {
-    "anneal": {"max_iter": 8000, "patience": 100},
-    "descent": {"max_iter": 8000, "patience": 50},
+    "anneal": {"max_iter": 20000, "patience": 150},
+    "descent": {"max_iter": 20000, "patience": 150},
     "tabu": {"max_iter": 1500, "patience": 100, "n_candidates": 64},
 }
 
@@ -260,3 +260,74 @@ def test_temperature_schedules():
     np.testing.assert_allclose(
         temperatures(3.0, 0.9, 10, iters), 3 * 0.9 ** np.repeat([0, 1, 2], 10)
     )
+
+
+def test_progress_bar_counts_the_iterations(capsys):
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    sizes = np.array([10, 10])
+    start = _start(sizes, np.full(20, -1), 0)
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            Bar.n += k
+
+    result = LocalSearch("anneal", max_iter=900).run(
+        _mean_balance(X, sizes),
+        start,
+        np.arange(20),
+        np.random.RandomState(0),
+        progress=Bar(),
+    )
+    assert Bar.n == result.n_iter == 900
+    shown = LocalSearch("tabu", max_iter=30).run(
+        _mean_balance(X, sizes),
+        start,
+        np.arange(20),
+        np.random.RandomState(0),
+        progress=True,
+    )
+    assert shown.n_iter == 30
+    assert "search (tabu)" in capsys.readouterr().err
+
+
+class _Batched(GroupSumsProblem):
+    """The same problem without its compiled walk: the batched path."""
+
+    walk = None
+
+
+@pytest.mark.parametrize("method", ["anneal", "descent"])
+@pytest.mark.parametrize("patience", [None, 300])
+def test_compiled_walk_is_the_batched_chain(method, patience):
+    """The same chain; with restarts, the same invariants (restarts are
+    checked between batches, whose ends differ between the two paths)."""
+    rng = np.random.default_rng(4)
+    cells = rng.integers(0, 5, size=60)
+    F = np.eye(5)[cells]
+    sizes = np.array([20, 20, 20])
+    T = np.tile(F.sum(axis=0) / 3, (3, 1))
+    start = _start(sizes, np.full(60, -1), 3)
+    strata = rng.integers(0, 2, size=60)
+    search = LocalSearch(method, max_iter=5000, patience=patience)
+    fast, plain = (
+        search.run(
+            cls(F, T, np.ones((3, 5))),
+            start,
+            np.arange(60),
+            np.random.RandomState(2),
+            classes=strata,
+        )
+        for cls in (GroupSumsProblem, _Batched)
+    )
+    if patience is None:
+        np.testing.assert_array_equal(fast.labels, plain.labels)
+        np.testing.assert_allclose(fast.current_trace, plain.current_trace, atol=1e-9)
+        np.testing.assert_allclose(fast.trace, plain.trace, atol=1e-9)
+        assert (fast.n_moved, fast.stop) == (plain.n_moved, plain.stop)
+    else:
+        assert fast.n_restarts > 0 and plain.n_restarts > 0
+    assert fast.value == pytest.approx(fast.trace[-1])
+    counts = np.bincount(strata * 3 + fast.labels, minlength=6)
+    np.testing.assert_array_equal(counts, np.bincount(strata * 3 + start, minlength=6))
