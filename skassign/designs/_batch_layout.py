@@ -65,7 +65,8 @@ def _column_kinds(frame):
             numeric.add(name)
         else:
             missing = column.isna().to_numpy()
-            text = column.astype(str).to_numpy(dtype=object)
+            # A copy: to_numpy may return the caller's own array.
+            text = np.array(column.astype(str).to_numpy(dtype=object), copy=True)
             text[missing] = None
             out[name] = pd.Series(text, index=frame.index, dtype=object)
     return pd.DataFrame(out, index=frame.index, columns=frame.columns), numeric

@@ -419,6 +419,21 @@ def test_input_not_modified_and_transform():
     assert design.score(X) == -design.objective_
 
 
+def test_string_columns_with_missing_values_are_not_modified():
+    # pandas' string dtype: a view of its values must not be written to.
+    X = pd.DataFrame(
+        {
+            "sex": pd.array(["F", "M", "F", "M", "F", "M"], dtype="str"),
+            "date": pd.array(["d1", None, "d2", None, "d3", "d4"], dtype="str"),
+        }
+    )
+    copy = X.copy()
+    for seed in range(2):
+        BatchLayout(balance=["sex"], random_state=seed).fit(X)
+    pd.testing.assert_frame_equal(X, copy)
+    assert X.isna().sum().tolist() == [0, 2]
+
+
 def test_parameter_errors():
     X = pd.DataFrame({"sex": list("FFMM"), "mark": list("LRLR")})
     with pytest.raises(ValueError, match="keep_separate applies within cages"):
