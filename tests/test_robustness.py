@@ -200,7 +200,10 @@ def test_optimal_balance_solves_unscaled_covariates(factor):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             design = OptimalBalance(
-                random_state=0, time_limit=3, fallback=CompleteRandomization()
+                method="mip",
+                random_state=0,
+                time_limit=3,
+                fallback=CompleteRandomization(),
             ).fit(X)
         assert design.status_ == "optimal", seed
         assert design.gap_ == 0.0
@@ -214,7 +217,9 @@ def test_optimal_balance_huge_rho_is_not_called_infeasible():
     pytest.importorskip("pyscipopt")
     for seed in range(6):
         X = np.random.RandomState(seed).normal(size=(12, 2))
-        design = OptimalBalance(rho=1e12, random_state=0, time_limit=3).fit(X)
+        design = OptimalBalance(
+            rho=1e12, method="mip", random_state=0, time_limit=3
+        ).fit(X)
         assert design.status_ == "optimal", seed
 
 
@@ -223,7 +228,7 @@ def test_optimal_balance_refuses_covariates_whose_moments_overflow():
     with pytest.raises(ValueError, match="Standardise the covariates first"):
         OptimalBalance(random_state=0).fit(X)
     # With rho=0 only the means enter, and those are representable.
-    design = OptimalBalance(rho=0, random_state=0, time_limit=5).fit(X)
+    design = OptimalBalance(rho=0, method="mip", random_state=0, time_limit=5).fit(X)
     assert design.status_ == "optimal"
     assert np.isfinite(design.objective_) and design.objective_ > 0
 
@@ -242,7 +247,9 @@ def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
 
         monkeypatch.setattr(base, "solve_mip", failing)
         with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
-            design = OptimalBalance(random_state=0, heuristic_iter=2000).fit(X)
+            design = OptimalBalance(
+                method="mip", random_state=0, heuristic_iter=2000
+            ).fit(X)
         assert design.status_ == "solver_error"
         assert np.isnan(design.bound_)
         assert np.bincount(design.labels_).tolist() == [15, 15]
@@ -270,7 +277,9 @@ def _interrupt_during(call, after=1.0):
 def _hard_mip():
     """A design whose SCIP run lasts seconds, started right after a warm-up."""
     X = np.random.RandomState(0).normal(size=(80, 4))
-    quick = dict(n_groups=3, heuristic_iter=0, exchange_iter=0, random_state=0)
+    quick = dict(
+        n_groups=3, method="mip", heuristic_iter=0, exchange_iter=0, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         OptimalBalance(**quick, time_limit=0.2).fit(X[:12])  # compile the kernels
@@ -317,7 +326,7 @@ def test_model_too_large_for_the_time_left_is_not_built(monkeypatch):
     X = np.random.RandomState(0).normal(size=(60, 12))
     monkeypatch.setattr(_mip, "solve_scip", _never_solve)
     design = OptimalBalance(
-        n_groups=8, second_moments="full", time_limit=2, random_state=0
+        n_groups=8, second_moments="full", method="mip", time_limit=2, random_state=0
     )
     with pytest.warns(SolverWarning, match="building the model .* would take"):
         design.fit(X)
@@ -335,7 +344,7 @@ def test_model_too_large_for_memory_is_not_built(monkeypatch):
     X = np.random.RandomState(0).normal(size=(30, 3))
     monkeypatch.setattr(_mip, "solve_scip", _never_solve)
     monkeypatch.setattr(_optimal_model, "_MAX_MODEL_BYTES", 1e3)
-    design = OptimalBalance(n_groups=3, time_limit=None, random_state=0)
+    design = OptimalBalance(n_groups=3, method="mip", time_limit=None, random_state=0)
     with pytest.warns(SolverWarning, match=r"the model would need about .* GB"):
         design.fit(X)
     assert design.status_ == "model_too_large"
@@ -358,7 +367,7 @@ def test_model_building_counts_against_time_limit(monkeypatch):
     monkeypatch.setattr(_optimal_model, "_model_structure", slow_structure)
     monkeypatch.setattr(_mip, "solve_scip", _never_solve)
     X = np.random.RandomState(0).normal(size=(40, 2))
-    design = OptimalBalance(n_groups=3, time_limit=0.5, random_state=0)
+    design = OptimalBalance(n_groups=3, method="mip", time_limit=0.5, random_state=0)
     with pytest.warns(SolverWarning, match="status 'time_limit'"):
         design.fit(X)
     assert design.status_ == "time_limit"
@@ -413,7 +422,7 @@ def test_optimal_balance_of_means_is_invariant_to_a_common_scale(seed, exponent)
     pytest.importorskip("pyscipopt")
     X = np.random.default_rng(seed).normal(size=(12, 2))
     factor = 10.0**exponent
-    params = dict(rho=0.0, time_limit=None, random_state=seed)
+    params = dict(rho=0.0, method="mip", time_limit=None, random_state=seed)
     reference = OptimalBalance(**params).fit(X)
     design = OptimalBalance(**params).fit(X * factor)
     assert design.status_ == reference.status_ == "optimal"

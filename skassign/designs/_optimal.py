@@ -17,6 +17,15 @@ from numbers import Integral, Real
 import numpy as np
 
 from skassign.base import BaseSolverDesign
+from skassign.designs._optimal_exact import (
+    _EXACT,
+    _EXACT_MAX_COUNT,
+    _EXACT_MAX_NODES,
+    _compile_exact,
+    count_assignments,
+    exact_search,
+    spread_identical,
+)
 from skassign.designs._optimal_model import (
     build_model,
     is_small,
@@ -131,9 +140,16 @@ class OptimalBalance(BaseSolverDesign):
     second_moments : {"diagonal", "full"}, default="diagonal"
         ``"diagonal"`` balances the mean square of every covariate;
         ``"full"`` balances all cross-products (the covariance structure).
-    method : {"mip", "heuristic"}, default="mip"
-        ``"mip"`` solves the model exactly (within the limits), warm-started
-        by the heuristic; ``"heuristic"`` runs the heuristic alone.
+    method : {"auto", "exact", "mip", "heuristic"}, default="auto"
+        ``"exact"`` examines every distinct assignment by a compiled branch
+        and bound (fast for small experiments: the 20 mice take well under
+        a millisecond); ``"mip"`` solves the model exactly (within the
+        limits), warm-started by the heuristic; ``"heuristic"`` runs the
+        heuristic alone. ``"auto"`` takes the exact path when the number of
+        distinct assignments (identical units and interchangeable groups
+        counted once) is at most about ten million and the branch and bound
+        finishes within a budget of nodes, and the ``"mip"`` path otherwise.
+        All but ``"heuristic"`` prove optimality.
     %(solver)s
     %(solver_params)s
     time_limit : float or None, default=60.0
@@ -263,7 +279,7 @@ class OptimalBalance(BaseSolverDesign):
         **BaseSolverDesign._parameter_constraints,
         "rho": [Interval(Real, 0, None, closed="left")],
         "second_moments": [StrOptions({"diagonal", "full"})],
-        "method": [StrOptions({"mip", "heuristic"})],
+        "method": [StrOptions({"auto", "exact", "mip", "heuristic"})],
         "heuristic_iter": [Interval(Integral, 0, None, closed="left"), None],
         "exchange_iter": [Interval(Integral, 0, None, closed="left"), None],
     }
@@ -275,7 +291,7 @@ class OptimalBalance(BaseSolverDesign):
         group_sizes=None,
         rho=0.5,
         second_moments="diagonal",
-        method="mip",
+        method="auto",
         solver=DIRECT_SCIP,
         solver_params=None,
         time_limit=60.0,
@@ -309,15 +325,28 @@ class OptimalBalance(BaseSolverDesign):
         )
         return _max_pairwise_discrepancy(means, seconds, self.rho)
 
+    @property
+    def _solver_method(self):
+        """``method`` as the heuristic and the solver path read it."""
+        return "mip" if self.method in ("auto", "mip") else self.method
+
     def _uses_solver(self):
-        return self.method == "mip"
+        return self.method in ("auto", "mip")
+
+    def _exact_path(self, problem):
+        """Whether to enumerate, and the node budget (None: no budget)."""
+        if self.method == "exact":
+            return True, None
+        if self.method != "auto":
+            return False, None
+        count = count_assignments(problem.type_counts, problem.caps, problem.classes)
+        return count <= _EXACT_MAX_COUNT, _EXACT_MAX_NODES
 
     def _solve(self, X, sizes, fixed, rng):
-        _compile_search()
+        _compile_exact()
         start = time.perf_counter()
         heuristic_rng = child_rng(rng)
         seed = child_seed(rng)
-        deadline = None if self.time_limit is None else start + self.time_limit
         problem = _make_problem(
             X,
             sizes,
@@ -333,15 +362,51 @@ class OptimalBalance(BaseSolverDesign):
             labels[problem.free] = free_labels
             return labels
 
+        self.n_iter_ = self.n_exchange_iter_ = 0
+        exact, budget = self._exact_path(problem)
+        if exact:
+            deadline = None if self.time_limit is None else start + self.time_limit
+            labels, _, n_nodes, complete = exact_search(
+                problem, max_nodes=budget, deadline=deadline
+            )
+            # Identical units at random, interchangeable groups named as the
+            # solver path names them.
+            labels = _canonical_labels(
+                spread_identical(labels, problem.types, heuristic_rng), problem
+            )
+            if complete:
+                # The bound is the objective as the design computes it (the
+                # search's own sums may differ in the last bit).
+                labels = full(labels)
+                return labels, SolveOutcome(
+                    "optimal",
+                    self._objective(X, labels),
+                    n_nodes=n_nodes,
+                    solver=_EXACT,
+                )
+            if self.method == "exact":
+                # The first leaf comes after n nodes: a deadline leaves one.
+                return full(labels), SolveOutcome(
+                    "time_limit", n_nodes=n_nodes, solver=_EXACT
+                )
+            # Over the budget: the problem is larger than its count says.
+        # The heuristic's kernel compiles (once per process) off the clock.
+        compiled = time.perf_counter()
+        _compile_search()
+        start += time.perf_counter() - compiled
+        deadline = None if self.time_limit is None else start + self.time_limit
+
         # Heuristic: tabu search, then exchange search.
         n_exchange = self.exchange_iter
         if n_exchange is None:
-            n_exchange = _default_exchange_iter(problem, self.method)
+            n_exchange = _default_exchange_iter(problem, self._solver_method)
         n_iter = self.heuristic_iter
         if n_iter is None:
-            n_iter = _default_heuristic_iter(problem, self.method, n_exchange > 0)
+            n_iter = _default_heuristic_iter(
+                problem, self._solver_method, n_exchange > 0
+            )
         heuristic_deadline = deadline
-        if deadline is not None and self.method == "mip":
+        if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
         warm = _random_labels(problem.caps, heuristic_rng)
         warm, self.n_iter_ = _tabu_search(
@@ -361,7 +426,7 @@ class OptimalBalance(BaseSolverDesign):
         if self.method == "heuristic" or n_free == 0 or warm_value == 0:
             # Nothing left to prove when no unit is free or the heuristic
             # reached zero; the heuristic alone offers no bound.
-            if self.method == "mip" or n_free == 0:
+            if self._solver_method == "mip" or n_free == 0:
                 return full(warm), SolveOutcome("optimal", warm_value, n_nodes=0)
             status = "heuristic"
             if self.n_iter_ < n_iter or self.n_exchange_iter_ < n_exchange:

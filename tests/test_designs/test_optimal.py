@@ -624,7 +624,9 @@ def test_fallback_design_is_used_on_solver_failure(monkeypatch):
     # The heuristic already holds a feasible assignment when the solver
     # fails: it is returned (better than any fallback), with a warning.
     for fallback in (None, CompleteRandomization()):
-        design = OptimalBalance(group_sizes=[4, 7], fallback=fallback, random_state=0)
+        design = OptimalBalance(
+            group_sizes=[4, 7], method="mip", fallback=fallback, random_state=0
+        )
         with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
             design.fit(X, fixed_labels=[1] + [-1] * 10)
         assert design.status_ == "solver_error"
@@ -678,9 +680,13 @@ def test_pandas_pipeline_and_reproducibility():
 
 def test_verbose_prints_stages(capsys):
     X = np.random.default_rng(0).normal(size=(12, 2))
-    OptimalBalance(verbose=1, random_state=0).fit(X)
+    OptimalBalance(method="mip", verbose=1, random_state=0).fit(X)
     printed = capsys.readouterr().out
     assert "heuristic" in printed and "status optimal" in printed
+    OptimalBalance(verbose=1, random_state=0).fit(X)
+    printed = capsys.readouterr().out
+    assert "branch and bound: status optimal" in printed
+    assert "heuristic" not in printed
 
 
 def test_all_units_fixed():
@@ -696,7 +702,7 @@ def test_all_units_fixed():
     [
         ({"rho": -1.0}, "rho"),
         ({"second_moments": "upper"}, "second_moments"),
-        ({"method": "exact"}, "method"),
+        ({"method": "exhaustive"}, "method"),
         ({"time_limit": 0}, "time_limit"),
         ({"node_limit": 0}, "node_limit"),
         ({"fallback": "random"}, "fallback"),
