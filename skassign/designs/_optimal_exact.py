@@ -309,6 +309,10 @@ def count_assignments(type_counts, caps, classes):
 def exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
     """Search every distinct assignment of a ``_Problem`` by branch and bound.
 
+    Values (``best_value`` and the returned ``value``) are in the design's
+    units; the search runs on the problem's columns, which are divided by
+    ``problem.scale`` (a power of two, so the conversion is exact).
+
     Parameters
     ----------
     problem : _Problem
@@ -335,6 +339,15 @@ def exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
         Whether the search finished: the returned assignment (or
         ``best_value`` when none is returned) is then optimal.
     """
+    scale = getattr(problem, "scale", 1.0)
+    labels, value, n_nodes, complete = _exact_search(
+        problem, best_value / scale, max_nodes, deadline
+    )
+    return labels, value * scale, n_nodes, complete
+
+
+def _exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
+    """:func:`exact_search` in the problem's own units."""
     F = problem.F
     n, n_cols = F.shape
     m = problem.n_groups
