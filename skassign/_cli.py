@@ -237,7 +237,7 @@ def _covariate_columns(frame, args, path):
     import pandas as pd
 
     requested = _split_names(args.columns)
-    reserved = {c for c in (args.fixed,) if c}
+    reserved = {c for c in (args.fixed, args.strata) if c}
     if requested:
         missing = [c for c in requested if c not in frame.columns]
         if missing:
@@ -248,9 +248,14 @@ def _covariate_columns(frame, args, path):
         duplicated = sorted({c for c in requested if requested.count(c) > 1})
         if duplicated:
             raise _InputError(f"column {duplicated[0]!r} is given twice in --columns.")
-        if set(requested) & reserved:
+        if args.fixed in requested:
             raise _InputError(
                 f"column {args.fixed!r} holds the fixed labels (--fixed) and cannot "
+                "also be a covariate."
+            )
+        if args.strata in requested:
+            raise _InputError(
+                f"column {args.strata!r} holds the strata (--strata) and cannot "
                 "also be a covariate."
             )
         columns = requested
@@ -361,12 +366,19 @@ def _run_assign(args, out):
             f"--fixed column {args.fixed!r} is not in {args.input!r}; its columns "
             f"are {', '.join(map(str, frame.columns))}."
         )
+    if args.strata is not None and args.strata not in frame.columns:
+        raise _InputError(
+            f"--strata column {args.strata!r} is not in {args.input!r}; its "
+            f"columns are {', '.join(map(str, frame.columns))}."
+        )
     numeric, categorical = _covariate_columns(frame, args, args.input)
     columns = numeric + categorical
     pipeline = _assign_pipeline(design, numeric, categorical, args.impute)
     fit_params = {}
     if args.fixed is not None:
         fit_params["design__fixed_labels"] = frame[args.fixed]
+    if args.strata is not None:
+        fit_params["design__strata"] = frame[args.strata]
     pipeline.fit(frame[columns], **fit_params)
     labels = pipeline[-1].labels_
 
@@ -397,7 +409,8 @@ def _run_assign(args, out):
         f"|standardised mean difference| {smd:.3f}.",
         file=report,
     )
-    ignored = [c for c in frame.columns if c not in columns and c != args.fixed]
+    reserved = (args.fixed, args.strata)
+    ignored = [c for c in frame.columns if c not in columns and c not in reserved]
     if ignored and not args.columns:
         print(
             f"not used (non-numeric): {', '.join(map(str, ignored))}; name them "
@@ -534,6 +547,12 @@ def _build_parser():
         metavar="COLUMN",
         help="column of groups already assigned (0..K-1); empty or -1 for rows "
         "to assign; fixed rows keep their group",
+    )
+    assign.add_argument(
+        "--strata",
+        metavar="COLUMN",
+        help="column of strata (e.g. sex or cage): every stratum is spread over "
+        "the groups as evenly as the group sizes allow",
     )
     assign.add_argument(
         "--param",

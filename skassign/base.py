@@ -13,6 +13,7 @@ something, :meth:`BaseDesign._objective`.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -33,6 +34,12 @@ from skassign.utils._param_validation import (
     validate_params,
 )
 from skassign.utils._random import set_random_states, spawn_seeds
+from skassign.utils._strata import (
+    Strata,
+    check_strata,
+    make_strata,
+    split_strata_column,
+)
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,
@@ -389,7 +396,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, fixed_labels=None):
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Assign the units of ``X`` to groups.
 
         Parameters
@@ -402,16 +409,30 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
             Partial assignment: the group of units already assigned and
             ``-1`` (or NaN/None) for units to assign. Fixed units keep their
             group and count towards balance.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (any hashable values; a pandas Series is
+            aligned with ``X`` by index), or the name of a column of the
+            DataFrame ``X`` holding them (taken out of the covariates). Every
+            stratum is spread over the groups as evenly as the group sizes
+            allow, as a hard constraint.
 
         Returns
         -------
         self : object
             The fitted design.
         """
-        return self._fit(X, fixed_labels=fixed_labels)
+        return self._fit(X, fixed_labels=fixed_labels, strata=strata)
 
-    def _fit(self, X, *, fixed_labels=None, **assign_params):
-        """Shared fitting logic; ``assign_params`` go to :meth:`_assign`."""
+    def _fit(self, X, *, fixed_labels=None, strata=None, **assign_params):
+        """Shared fitting logic; ``assign_params`` go to :meth:`_assign`.
+
+        Given ``strata``, the design's ``_assign`` (``_solve`` for solver
+        designs) receives a :class:`~skassign.utils._strata.Strata` as its
+        ``strata`` argument and must meet its counts; designs without such
+        an argument refuse strata.
+        """
+        X_in = X
+        X, strata, self._strata_column = split_strata_column(X, strata)
         X = self._validate_X(X, reset=True)
         rng = check_random_state(self.random_state)
         n_samples = X.shape[0]
@@ -419,8 +440,19 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         sizes = resolve_group_sizes(
             n_samples, self.n_groups, self.group_sizes, fixed, rng
         )
+        if strata is not None:
+            if not self._supports_strata():
+                raise ValueError(
+                    f"{type(self).__name__} does not support strata: its "
+                    "assignment step takes no 'strata' argument."
+                )
+            codes, names = check_strata(strata, X_in, n_samples)
+            strata = make_strata(codes, names, sizes, fixed, rng)
+            assign_params["strata"] = strata
         labels = self._assign(X, sizes, fixed, rng, **assign_params)
         labels = check_assignment(labels, sizes, fixed)
+        if isinstance(strata, Strata):
+            strata.check(labels, type(self).__name__)
         labels = relabel_arms(labels, self._arm_classes(sizes, fixed), rng)
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
@@ -450,6 +482,10 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         labels : ndarray of shape (n_samples,)
             Group of each unit.
         """
+
+    def _supports_strata(self):
+        """Whether the assignment step takes a ``strata`` argument."""
+        return "strata" in inspect.signature(self._assign).parameters
 
     def _objective(self, X, labels):
         """Return the design's criterion (lower is better).
@@ -500,6 +536,9 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 
     def _check_fitted_units(self, X, method):
         """Validate ``X`` and check that it holds exactly the fitted units."""
+        column = getattr(self, "_strata_column", None)
+        if column is not None and column in getattr(X, "columns", ()):
+            X = X.drop(columns=column)
         Xv = self._validate_X(X, reset=False)
         if Xv.shape[0] != self.labels_.shape[0] or (
             _fingerprint(Xv) != self._fit_fingerprint
@@ -523,6 +562,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         random_state=None,
         progress=False,
         fixed_labels=None,
+        strata=None,
     ):
         """Draw assignments of the units of ``X`` with fresh seeds.
 
@@ -548,6 +588,8 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
             Show a progress bar.
         fixed_labels : array-like of shape (n_samples,), default=None
             Partial assignment kept in every draw.
+        strata : str or array-like of shape (n_samples,), default=None
+            Strata spread evenly in every draw (see :meth:`fit`).
 
         Returns
         -------
@@ -563,7 +605,11 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
             n_jobs=n_jobs,
             random_state=self.random_state if random_state is None else random_state,
             progress=progress,
-            fit_params=None if fixed_labels is None else {"fixed_labels": fixed_labels},
+            fit_params={
+                key: value
+                for key, value in (("fixed_labels", fixed_labels), ("strata", strata))
+                if value is not None
+            },
         )
 
     def transform(self, X):
@@ -682,7 +728,7 @@ class BaseSolverDesign(BaseDesign):
 
     # Not skipping nested validation: ``fallback`` is itself an estimator.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, *, fixed_labels=None):
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Assign the units of ``X`` to groups.
 
         Parameters
@@ -695,27 +741,38 @@ class BaseSolverDesign(BaseDesign):
             Partial assignment: the group of units already assigned and
             ``-1`` (or NaN/None) for units to assign. Fixed units keep their
             group and count towards balance.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (any hashable values; a pandas Series is
+            aligned with ``X`` by index), or the name of a column of the
+            DataFrame ``X`` holding them (taken out of the covariates). Every
+            stratum is spread over the groups as evenly as the group sizes
+            allow, as a hard constraint.
 
         Returns
         -------
         self : object
             The fitted design.
         """
-        return self._fit(X, fixed_labels=fixed_labels)
+        return self._fit(X, fixed_labels=fixed_labels, strata=strata)
 
     @abstractmethod
     def _solve(self, X, sizes, fixed, rng):
         """Return labels from the solver and set the solver attributes."""
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _supports_strata(self):
+        return "strata" in inspect.signature(self._solve).parameters
+
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         self.fallback_ = None
         start = time.perf_counter()
         try:
-            return self._solve(X, sizes, fixed, rng)
+            if strata is None:
+                return self._solve(X, sizes, fixed, rng)
+            return self._solve(X, sizes, fixed, rng, strata=strata)
         except SolverError as err:
             if self.fallback is None:
                 raise
-            labels = self._fit_fallback(X, sizes, fixed, rng, err)
+            labels = self._fit_fallback(X, sizes, fixed, rng, err, strata)
             self.status_ = "fallback"
             self.bound_ = float("nan")
             self.gap_ = float("nan")
@@ -723,7 +780,7 @@ class BaseSolverDesign(BaseDesign):
             self.solve_time_ = time.perf_counter() - start
             return labels
 
-    def _fit_fallback(self, X, sizes, fixed, rng, err):
+    def _fit_fallback(self, X, sizes, fixed, rng, err, strata=None):
         """Assign with a clone of ``fallback`` after a solver failure."""
         design = clone(self.fallback)
         params = design.get_params(deep=True)
@@ -740,12 +797,14 @@ class BaseSolverDesign(BaseDesign):
             SolverWarning,
             stacklevel=6,
         )
+        steps = getattr(design, "steps", None)
+        prefix = f"{steps[-1][0]}__" if steps else ""
+        params = {}
         if np.any(fixed >= 0):
-            steps = getattr(design, "steps", None)
-            key = f"{steps[-1][0]}__fixed_labels" if steps else "fixed_labels"
-            design.fit(X, **{key: fixed})
-        else:
-            design.fit(X)
+            params[f"{prefix}fixed_labels"] = fixed
+        if strata is not None:
+            params[f"{prefix}strata"] = strata.codes
+        design.fit(X, **params)
         labels = np.asarray(get_labels(design))
         counts = np.bincount(labels, minlength=sizes.shape[0])
         if labels.shape != fixed.shape or not np.array_equal(counts, sizes):
@@ -755,5 +814,8 @@ class BaseSolverDesign(BaseDesign):
                 "fallback with n_groups and group_sizes parameters, such as "
                 "CompleteRandomization()."
             ) from err
+        if strata is not None:
+            # The fallback spread the strata itself (ties may fall elsewhere).
+            strata.counts = strata.table(labels)
         self.fallback_ = design
         return labels

@@ -139,6 +139,27 @@ def test_assign_options(mice_csv, tmp_path, capsys):
     assert "on initial_weight, age, sex" in out
 
 
+def test_assign_strata(mice_csv, tmp_path, capsys):
+    out_path = tmp_path / "out.csv"
+    frame = pd.read_csv(mice_csv)
+    frame["cage"] = ["a"] * 7 + ["b"] * 7 + ["c"] * 6
+    frame.to_csv(mice_csv, index=False)
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "cage"]
+    argv += ["--seed", "3", "-o", out_path]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    result = pd.read_csv(out_path)
+    for cage in "abc":
+        counts = np.bincount(result.loc[result["cage"] == cage, "group"], minlength=2)
+        assert abs(int(counts[0]) - int(counts[1])) <= 1
+    assert "cage" not in out.split(" on ")[1].split(";")[0]
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "pen"]
+    _assert_one_line_error(*_run(argv, capsys)[::2], "--strata column 'pen'")
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "cage"]
+    argv += ["--columns", "cage,initial_weight"]
+    _assert_one_line_error(*_run(argv, capsys)[::2], "holds the strata")
+
+
 def test_assign_impute(tmp_path, capsys):
     path = tmp_path / "gaps.csv"
     path.write_text("w,site\n1.0,a\n,b\n3.0,\n4.0,a\n5.0,b\n6.0,a\n")

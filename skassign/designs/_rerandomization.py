@@ -141,7 +141,7 @@ class Rerandomization(BaseDesign):
             return 0.0
         return float(stats.chi2.ppf(prob, df=rank))
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # M lives in the span of the covariance: its rank, not n_features,
         # gives the chi-square degrees of freedom.
         whitening = _whitening(X)
@@ -152,7 +152,10 @@ class Rerandomization(BaseDesign):
         best, best_value, drawn = None, np.inf, 0
         while drawn < self.max_draws:
             n_draws = min(batch, self.max_draws - drawn)
-            draws = draw_assignments(sizes, fixed, rng, n_draws)
+            if strata is None:
+                draws = draw_assignments(sizes, fixed, rng, n_draws)
+            else:
+                draws = strata.draw(fixed, rng, n_draws)
             values = _mahalanobis_total_batch(Z, draws, sizes_f)
             accepted = np.flatnonzero(values <= self.threshold_)
             if accepted.size:
