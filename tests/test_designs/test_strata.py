@@ -15,8 +15,16 @@ from skassign.designs import BlockRandomization, CompleteRandomization
 from skassign.utils.discovery import all_designs
 from tests.test_common import FAST_PARAMS
 
+# Designs whose strata support lands after the engines' restructuring.
+PENDING = {"MinMSE", "OptimalBalance"}
 DESIGNS = [
-    pytest.param(cls(**FAST_PARAMS.get(name, {})), id=name)
+    pytest.param(
+        cls(**FAST_PARAMS.get(name, {})),
+        id=name,
+        marks=[pytest.mark.xfail(strict=True, raises=ValueError)]
+        if name in PENDING
+        else [],
+    )
     for name, cls in all_designs()
 ]
 
