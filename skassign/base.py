@@ -454,6 +454,12 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         if isinstance(strata, Strata):
             strata.check(labels, type(self).__name__)
         labels = relabel_arms(labels, self._arm_classes(sizes, fixed), rng)
+        # What a refit of the same units needs (the randomness scorer's).
+        self._fit_params = {}
+        if np.any(fixed >= 0):
+            self._fit_params["fixed_labels"] = fixed
+        if strata is not None:
+            self._fit_params["strata"] = self._strata_column or strata.codes
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
         self.objective_ = float(self._objective(X, labels))
@@ -547,7 +553,8 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
                 f"{type(self).__name__}.{method}(X) only accepts the units the "
                 f"design was fit on ({self.labels_.shape[0]} units); an "
                 "assignment is a joint function of all units. Refit the design "
-                "on the new units instead."
+                "on the new units instead (in a grid search, use "
+                "skassign.model_selection.DesignSearchCV, or cv=FullSample())."
             )
         return Xv
 
