@@ -113,6 +113,30 @@ def _squeeze(values):
     return values
 
 
+def _format_number(value):
+    """Four significant digits; blank for missing values."""
+    return f"{value:.4g}" if np.isfinite(value) else ""
+
+
+class SummaryTable(pd.DataFrame):
+    """The ``summary()`` of a test: a DataFrame displayed readably.
+
+    Every column is shown (no truncation), numbers with four significant
+    digits, missing values blank, as text and as HTML in notebooks; the
+    values themselves are kept unrounded.
+    """
+
+    @property
+    def _constructor(self):
+        return SummaryTable
+
+    def __repr__(self):
+        return self.to_string(float_format=_format_number, na_rep="")
+
+    def _repr_html_(self):
+        return self.to_html(float_format=_format_number, na_rep="")
+
+
 class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
     """Base class of the resampling tests of a treatment effect.
 
@@ -427,18 +451,29 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- output
 
+    # Column names of ``summary()``: the statistic, the number of resamples,
+    # and the mean and standard deviation of the null distribution.
+    _summary_columns = ("statistic", "n_resamples", "null_mean", "null_std")
+
     def summary(self):
         """Table of the test: one row per treated arm (and a global row).
 
-        The columns follow the optimisation-design bootstrap's output
-        (``delta, pvalue, n_bootstrap, avg_delta_bootstrap,
-        std_delta_bootstrap``; the standard deviation has ddof=0 as there;
-        for a randomisation test the "bootstrap" columns describe the
-        re-randomisation distribution), then the effect estimate and its
-        confidence interval. With several
+        Columns: the observed statistic, ``pvalue``, the number of resamples,
+        the mean and standard deviation (ddof=0) of the null distribution,
+        then the effect estimate ``effect`` and its confidence interval
+        ``ci_low``, ``ci_high``. The first five columns are named after each
+        test (:class:`BootstrapTest` keeps the optimisation-design
+        bootstrap's ``delta, pvalue, n_bootstrap, avg_delta_bootstrap,
+        std_delta_bootstrap``; :class:`RandomizationTest` has ``statistic,
+        pvalue, n_randomizations, null_mean, null_std``). With several
         treated arms a last row ``"global"`` tests all arms at once (its
-        ``delta`` is ``global_statistic_``: the largest statistic in absolute
-        value for two-sided tests, negated for ``alternative="less"``).
+        statistic is ``global_statistic_``: the largest statistic in
+        absolute value for two-sided tests, negated for
+        ``alternative="less"``).
+
+        The table is a :class:`pandas.DataFrame` that displays every column
+        with four significant digits, as text and in notebooks (the values
+        themselves are not rounded).
 
         Returns
         -------
@@ -446,19 +481,20 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
             Indexed by ``"<arm> vs <control>"`` (and ``"global"``).
         """
         check_is_fitted(self)
+        statistic, n_name, mean_name, std_name = self._summary_columns
         null = np.asarray(self.null_distribution_).reshape(self.n_resamples_, -1)
         stats = np.atleast_1d(self.statistic_)
         if self.confidence_interval_ is None:
             ci = np.full((stats.shape[0], 2), np.nan)
         else:
             ci = np.asarray(self.confidence_interval_).reshape(-1, 2)
-        table = pd.DataFrame(
+        table = SummaryTable(
             {
-                "delta": stats,
+                statistic: stats,
                 "pvalue": np.atleast_1d(self.pvalue_),
-                "n_bootstrap": self.n_resamples_,
-                "avg_delta_bootstrap": null.mean(axis=0),
-                "std_delta_bootstrap": null.std(axis=0),
+                n_name: self.n_resamples_,
+                mean_name: null.mean(axis=0),
+                std_name: null.std(axis=0),
                 "effect": np.atleast_1d(self.effect_),
                 "ci_low": ci[:, 0],
                 "ci_high": ci[:, 1],
@@ -471,11 +507,11 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
         if stats.shape[0] > 1:
             global_null = _extremeness(null, self.alternative).max(axis=1)
             table.loc["global"] = {
-                "delta": self.global_statistic_,
+                statistic: self.global_statistic_,
                 "pvalue": self.global_pvalue_,
-                "n_bootstrap": self.n_resamples_,
-                "avg_delta_bootstrap": global_null.mean(),
-                "std_delta_bootstrap": global_null.std(),
+                n_name: self.n_resamples_,
+                mean_name: global_null.mean(),
+                std_name: global_null.std(),
                 "effect": np.nan,
                 "ci_low": np.nan,
                 "ci_high": np.nan,
