@@ -34,6 +34,7 @@ from skassign.utils._param_validation import (
     validate_params,
 )
 from skassign.utils._random import set_random_states, spawn_seeds
+from skassign.utils._repr import DocLinkMixin
 from skassign.utils._strata import (
     Strata,
     check_strata,
@@ -356,7 +357,9 @@ class DesignMixin:
         return tags
 
 
-class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseDesign(
+    DocLinkMixin, DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Base class for designs.
 
     Subclasses implement ``_assign(X, sizes, fixed, rng, **params)`` returning

@@ -28,6 +28,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     _fit_context,
 )
+from skassign.utils._repr import DocLinkMixin
 from skassign.utils.validation import check_covariates, check_labels, final_step
 
 __all__ = ["BaseResamplingTest", "compute_pvalues"]
@@ -137,7 +138,7 @@ class SummaryTable(pd.DataFrame):
         return self.to_html(float_format=_format_number, na_rep="")
 
 
-class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
+class BaseResamplingTest(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the resampling tests of a treatment effect.
 
     Subclasses implement :meth:`_resample`, returning the resampled

@@ -14,6 +14,7 @@ from skassign.utils._param_validation import (
     Interval,
     validate_parameter_constraints,
 )
+from skassign.utils._repr import DocLinkMixin
 
 __all__ = ["DesignSearchCV", "FullSample"]
 
@@ -166,7 +167,7 @@ def _prefer_randomness(min_randomness):
     return choose
 
 
-class DesignSearchCV(GridSearchCV):
+class DesignSearchCV(DocLinkMixin, GridSearchCV):
     """Grid search over a design's parameters, with defaults made for designs.
 
     A :class:`~sklearn.model_selection.GridSearchCV` whose defaults are the
