@@ -544,21 +544,39 @@ class BaseResamplingTest(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         pvalues = np.atleast_1d(self.pvalue_)
         n_plots = stats.shape[0]
         if ax is None:
-            _, ax = plt.subplots(1, n_plots, figsize=(5 * n_plots, 3.5), squeeze=False)
+            _, ax = plt.subplots(
+                1,
+                n_plots,
+                figsize=(5 * n_plots, 3.5),
+                squeeze=False,
+                layout="constrained",
+            )
             ax = ax[0] if n_plots > 1 else ax[0, 0]
         axes = np.atleast_1d(ax)
         if axes.shape[0] != n_plots:
             raise ValueError(
                 f"plot needs {n_plots} Axes (one per treated arm); got {axes.shape[0]}."
             )
-        label = self.statistic if isinstance(self.statistic, str) else "statistic"
+        label = {
+            "mean_difference": "Difference in means (outcome units)",
+            "t": "Welch t statistic",
+            "regression_adjusted": "Regression-adjusted effect (outcome units)",
+        }.get(self.statistic if isinstance(self.statistic, str) else "", "Statistic")
         for j, axis in enumerate(axes):
-            axis.hist(null[:, j], bins=bins, color="0.7", edgecolor="0.4")
+            axis.hist(
+                null[:, j],
+                bins=bins,
+                color="0.7",
+                edgecolor="0.4",
+                label=f"{self._null_name} distribution",
+            )
             axis.axvline(stats[j], color="C3", lw=2, label="observed")
             if self.alternative == "two-sided" and stats[j] != 0:
-                axis.axvline(-stats[j], color="C3", lw=1, ls="--", label="mirror")
-            axis.set_xlabel(f"{label} ({self._null_name})")
-            axis.set_ylabel("count")
+                axis.axvline(
+                    -stats[j], color="C3", lw=1, ls="--", label="observed, mirrored"
+                )
+            axis.set_xlabel(label)
+            axis.set_ylabel("Number of resamples")
             axis.set_title(
                 f"arm {self.treated_arms_[j]} vs {self.control_}: p = {pvalues[j]:.3g}"
             )

@@ -267,3 +267,20 @@ def test_unfitted_summary_raises():
 
     with pytest.raises(NotFittedError):
         RandomizationTest(CompleteRandomization()).summary()
+
+
+def test_plot_has_plain_labels_inside_the_figure(three_arm_test, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = three_arm_test.plot()
+    fig = axes[0].figure
+    fig.savefig(tmp_path / "null.png")
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:
+        assert ax.get_xlabel() == "Difference in means (outcome units)"
+        assert ax.get_ylabel() == "Number of resamples"
+        for label in (ax.xaxis.label, ax.yaxis.label, ax.title):
+            box = label.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= fig.bbox.x1 + 1
+            assert box.y0 >= -1 and box.y1 <= fig.bbox.y1 + 1
