@@ -153,8 +153,27 @@ def _ridge_objective_batch(Z, assignments, coef):
     return out
 
 
-def _draw_units(free, n_change, n_draws, rng):
-    """``n_draws`` rows of ``n_change`` distinct free units, in random order."""
+def _draw_units(free, n_change, n_draws, rng, strata=None):
+    """``n_draws`` rows of ``n_change`` distinct free units, in random order.
+
+    With ``strata`` (the stratum of every unit), the units of a row share a
+    stratum, so that rotating their labels keeps every stratum's count in
+    every group: a row's stratum is drawn in proportion to its free units,
+    among the strata with at least ``n_change`` of them.
+    """
+    if strata is not None:
+        codes = strata[free]
+        counts = np.bincount(codes)
+        eligible = np.flatnonzero(counts >= n_change)
+        which = rng.choice(
+            eligible.shape[0], size=n_draws, p=counts[eligible] / counts[eligible].sum()
+        )
+        out = np.empty((n_draws, n_change), dtype=free.dtype)
+        for k, h in enumerate(eligible):
+            rows = np.flatnonzero(which == k)
+            if rows.size:
+                out[rows] = _draw_units(free[codes == h], n_change, rows.size, rng)
+        return out
     n_free = free.shape[0]
     p_distinct = np.prod(1.0 - np.arange(n_change) / n_free)
     if p_distinct < 0.5:
@@ -326,7 +345,7 @@ class _Annealer:
         self.labels = _replay(self.labels, units[:n_moves], new[:n_moves])
 
 
-def _auto_temperature(state, free, n_change, rng):
+def _auto_temperature(state, free, n_change, rng, strata=None):
     """Return a starting temperature from the changes moves of the start cause.
 
     :func:`_auto_factor` times the median absolute change of the objective
@@ -335,7 +354,7 @@ def _auto_temperature(state, free, n_change, rng):
     ``exp(-1 / 0.3)`` (4%, many free units) and ``exp(-1 / 1.5)`` (51%, few),
     whatever the scale of the objective.
     """
-    units = _draw_units(free, n_change, _AUTO_T0_PROPOSALS, rng)
+    units = _draw_units(free, n_change, _AUTO_T0_PROPOSALS, rng, strata)
     new = np.roll(state.labels[units], -1, axis=1)
     delta, moves, _ = state.evaluate(units, new)
     changes = np.abs(delta[moves])
@@ -401,8 +420,12 @@ def _anneal(
     rng,
     classes=(),
     progress=None,
+    strata=None,
 ):
     """Anneal from ``labels``; moves rotate the labels of free units.
+
+    With ``strata`` (the stratum of every unit) a move rotates units of one
+    stratum only, so the start's counts per stratum and group are kept.
 
     The chain is simulated exactly, in batches of proposals drawn ahead. When
     few moves are accepted, a batch is evaluated from the current state
@@ -420,6 +443,8 @@ def _anneal(
     changed the assignment, and the starting temperature.
     """
     n_change = min(change, free.shape[0])
+    if strata is not None:
+        n_change = min(change, int(np.bincount(strata[free]).max()))
     state = _Annealer(Z, coef, labels)
     relabel = _Relabeler(coef, classes)
 
@@ -434,7 +459,7 @@ def _anneal(
     current[0] = state.f
     trace[0] = best_f
     if t0 == "auto":
-        t0 = _auto_temperature(state, free, n_change, rng)
+        t0 = _auto_temperature(state, free, n_change, rng, strata)
     elif t0 < 0:
         t0 = state.f / abs(t0)
     t0 = float(t0)
@@ -448,7 +473,7 @@ def _anneal(
     while done < iterations:
         if pos == pool_size:
             pool_size = min(8 * _MAX_BATCH, iterations - done)
-            pool_units = _draw_units(free, n_change, pool_size, rng)
+            pool_units = _draw_units(free, n_change, pool_size, rng, strata)
             # Metropolis: accept when rand <= exp(-delta / T), i.e. when
             # delta <= -T log(rand), with rand uniform on (0, 1].
             pool_limits = -_temperatures(
@@ -821,13 +846,13 @@ class MinMSE(BaseDesign):
     def _coefficients(self):
         return _minmse_coefficients(self.weights, self.n_groups - 1)
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # The search does many small matrix products; threaded BLAS only adds
         # overhead there (and contention when fits run in parallel).
         with _blas_controller().limit(limits=1, user_api="blas"):
-            return self._search(X, sizes, fixed, rng)
+            return self._search(X, sizes, fixed, rng, strata)
 
-    def _search(self, X, sizes, fixed, rng):
+    def _search(self, X, sizes, fixed, rng, strata=None):
         coef = self._coefficients()
         if self.t0 != "auto" and (self.t0 == 0 or not np.isfinite(self.t0)):
             raise ValueError(
@@ -852,13 +877,19 @@ class MinMSE(BaseDesign):
                 stacklevel=6,
             )
         n_samples = X.shape[0]
-        starts = draw_assignments(
-            sizes, fixed, rng, _default_n_starts(self.iterations, n_samples)
-        )
+        n_starts = _default_n_starts(self.iterations, n_samples)
+        if strata is None:
+            starts = draw_assignments(sizes, fixed, rng, n_starts)
+        else:
+            # Starts meet the strata's counts and moves keep them.
+            starts = strata.draw(fixed, rng, n_starts)
         labels = starts[np.argmin(_ridge_objective_batch(Z, starts, coef))]
         free = np.flatnonzero(fixed < 0)
         n_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0])
-        if free.shape[0] < 2 or np.count_nonzero(sizes > n_fixed) < 2:
+        movable = free.shape[0] >= 2
+        if strata is not None and movable:
+            movable = np.bincount(strata.codes[free]).max() >= 2
+        if not movable or np.count_nonzero(sizes > n_fixed) < 2:
             value = _ridge_objective(Z, labels, coef)
             self.trace_ = np.array([value])
             self.current_trace_ = self.trace_.copy()
@@ -887,6 +918,7 @@ class MinMSE(BaseDesign):
                     interchangeable_groups(super()._arm_classes(sizes, fixed)).values()
                 ),
                 progress=bar,
+                strata=None if strata is None else strata.codes,
             )
         finally:
             if bar is not None:
@@ -934,6 +966,7 @@ class MinMSE(BaseDesign):
         random_state=None,
         progress=False,
         fixed_labels=None,
+        strata=None,
     ):
         """Draw optimised assignments of the units of ``X`` with fresh seeds.
 
@@ -965,6 +998,8 @@ class MinMSE(BaseDesign):
             Show a progress bar.
         fixed_labels : array-like of shape (n_samples,), default=None
             Partial assignment kept in every draw.
+        strata : str or array-like of shape (n_samples,), default=None
+            Strata spread evenly in every draw (see :meth:`fit`).
 
         Returns
         -------
@@ -989,6 +1024,7 @@ class MinMSE(BaseDesign):
             random_state=random_state,
             progress=progress,
             fixed_labels=fixed_labels,
+            strata=strata,
         )
 
 

@@ -154,11 +154,14 @@ class Strata:
         Value of every stratum.
     counts : ndarray of shape (n_strata, n_groups), dtype int64
         Units of every stratum in every group (fixed units included).
+    share : ndarray of shape (n_strata, n_groups) or None
+        The proportional shares the counts round.
     """
 
     codes: np.ndarray
     names: np.ndarray
     counts: np.ndarray
+    share: np.ndarray | None = None
 
     @property
     def n_strata(self):
@@ -198,10 +201,20 @@ class Strata:
         return table
 
     def check(self, labels, design="The design"):
-        """Raise if ``labels`` does not meet the counts (a design bug)."""
+        """Raise if ``labels`` does not spread the strata (a design bug).
+
+        The table must be the counts, or round the shares as well as they do
+        (a design may rename interchangeable groups, which permutes the
+        table's columns).
+        """
         table = self.table(labels)
-        if not np.array_equal(table, self.counts):
-            h = int(np.flatnonzero((table != self.counts).any(axis=1))[0])
+        low, high = self.counts, self.counts
+        if self.share is not None:
+            low = np.minimum(low, np.floor(self.share + 1e-9))
+            high = np.maximum(high, np.ceil(self.share - 1e-9))
+        bad = (table < low) | (table > high)
+        if bad.any():
+            h = int(np.flatnonzero(bad.any(axis=1))[0])
             raise RuntimeError(
                 f"{design} returned an assignment that does not spread stratum "
                 f"{self.names[h]!r} as required: {table[h].tolist()} units per "
@@ -312,4 +325,4 @@ def make_strata(codes, names, sizes, fixed, rng):
         )
     cells_x = result.x[:cells]
     counts = np.rint(cells_x).astype(np.int64).reshape(n_strata, n_groups)
-    return Strata(codes=codes, names=names, counts=counts)
+    return Strata(codes=codes, names=names, counts=counts, share=share)

@@ -16,7 +16,7 @@ from skassign.utils.discovery import all_designs
 from tests.test_common import FAST_PARAMS
 
 # Designs whose strata support lands after the engines' restructuring.
-PENDING = {"MinMSE", "OptimalBalance"}
+PENDING = {"OptimalBalance"}
 DESIGNS = [
     pytest.param(
         cls(**FAST_PARAMS.get(name, {})),
