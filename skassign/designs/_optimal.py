@@ -190,14 +190,23 @@ class _Problem:
     caps: np.ndarray  # (m,) free places per group
     free: np.ndarray  # indices of the free units
     classes: list  # lists of interchangeable groups (>= 2 each)
+    # With strata: stratum of every free unit, and free places per stratum
+    # and group (swaps stay within a stratum, the model counts them).
+    strata: np.ndarray | None = None
+    stratum_caps: np.ndarray | None = None
 
     @property
     def n_groups(self):
         return self.sizes.shape[0]
 
 
-def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
-    """Moment columns, fixed-unit sums, capacities and symmetry classes."""
+def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes, strata=None):
+    """Moment columns, fixed-unit sums, capacities and symmetry classes.
+
+    With ``strata`` (a :class:`~skassign.utils._strata.Strata`), units of
+    different strata are never of one type, and no symmetry between groups
+    is assumed (the strata's counts need not be symmetric).
+    """
     F = _moment_columns(X, rho, second_moments)
     m = sizes.shape[0]
     is_fixed = fixed >= 0
@@ -207,7 +216,16 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
     groups = interchangeable_groups(arm_classes).values()
     classes = [arms for arms in groups if len(arms) > 1]
     free = np.flatnonzero(~is_fixed)
-    types, type_counts = _unit_types(F[free])
+    codes = caps_h = None
+    keys = F[free]
+    if strata is not None:
+        codes = strata.codes[free]
+        f_hg = np.zeros_like(strata.counts)
+        np.add.at(f_hg, (strata.codes[is_fixed], fixed[is_fixed]), 1)
+        caps_h = (strata.counts - f_hg).astype(np.int64)
+        keys = np.column_stack([keys, codes])
+        classes = []
+    types, type_counts = _unit_types(keys)
     return _Problem(
         F=F[free],
         types=types,
@@ -217,6 +235,8 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
         caps=(sizes - n_fixed).astype(np.int64),
         free=free,
         classes=classes,
+        strata=codes,
+        stratum_caps=caps_h,
     )
 
 
@@ -282,8 +302,33 @@ def _canonical_labels(labels, problem):
     return labels
 
 
-def _random_labels(caps, rng):
-    return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+def _random_labels(caps, rng, problem=None):
+    """Return random labels of the free units filling ``caps``.
+
+    With strata (``problem.strata``), every stratum fills its own places in
+    every group.
+    """
+    if problem is None or problem.strata is None:
+        return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+    labels = np.empty(problem.strata.shape[0], dtype=np.int64)
+    for h, caps_h in enumerate(problem.stratum_caps):
+        in_h = np.flatnonzero(problem.strata == h)
+        labels[in_h] = rng.permutation(np.repeat(np.arange(caps.shape[0]), caps_h))
+    return labels
+
+
+def _stratum_equalities(problem, two_groups):
+    """Rows ``A y = b`` fixing every stratum's count in every group (or None)."""
+    if problem.strata is None:
+        return None
+    n_strata, m = problem.stratum_caps.shape
+    if two_groups:
+        first_of = np.unique(problem.types, return_index=True)[1]
+        of_type = problem.strata[first_of]
+        A = (of_type[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+        return A, problem.stratum_caps[:, 0].astype(np.float64)
+    S = (problem.strata[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+    return np.kron(S, np.eye(m)), problem.stratum_caps.ravel().astype(np.float64)
 
 
 def _swap_coefficients(problem):
@@ -390,6 +435,14 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     diff = np.ascontiguousarray(_pair_differences(problem, labels))
     best_value = float(np.abs(diff).sum(axis=1).max())
     tabu = np.zeros(n_free, dtype=np.int64)
+    # Swap classes: units swap only within their stratum (one class without).
+    swap_class = np.zeros(n_free, dtype=np.int64)
+    if problem.strata is not None:
+        swap_class = np.ascontiguousarray(problem.strata, dtype=np.int64)
+    class_order = np.argsort(swap_class, kind="stable").astype(np.int64)
+    class_start = np.searchsorted(
+        swap_class[class_order], np.arange(int(swap_class.max()) + 2)
+    ).astype(np.int64)
     low, high = _tenure_bounds(n_free, n_cols)
     args = (
         F,
@@ -406,6 +459,9 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
         diff,
         np.arange(n_free),
         np.array([best_value, 0.0]),
+        swap_class,
+        class_order,
+        class_start,
     )
     # The kernel's result does not depend on where the chunks end, so their
     # length may follow the clock: long enough to make the calls' overhead
@@ -808,6 +864,9 @@ def _solve_scip(
         y2 = y.reshape(-1, problem.n_groups)
         model.addMatrixCons(y2.sum(axis=1) == 1)
         model.addMatrixCons(y2.sum(axis=0) == problem.caps)
+    equalities = _stratum_equalities(problem, two_groups)
+    if equalities is not None:
+        model.addMatrixCons(equalities[0] @ y == equalities[1])
     signs = _sign_patterns(n_cols) if n_cols <= _MAX_SIGN_COLUMNS else None
     abs_vars = []
     for r in range(n_pairs):
@@ -883,6 +942,9 @@ def _solve_with_cvxpy(
             cp.sum(y2, axis=1) == np.ones(n_free),
             cp.sum(y2, axis=0) == problem.caps,
         ]
+    equalities = _stratum_equalities(problem, two_groups)
+    if equalities is not None:
+        constraints.append(equalities[0] @ y == equalities[1])
     for r in range(n_pairs):
         expr = A[r] @ y + b[r]
         constraints += [expr <= t[r], -expr <= t[r], cp.sum(t[r]) <= d]
@@ -1128,7 +1190,7 @@ class OptimalBalance(BaseSolverDesign):
         )
         return _max_pairwise_discrepancy(means, seconds, self.rho)
 
-    def _solve(self, X, sizes, fixed, rng):
+    def _solve(self, X, sizes, fixed, rng, strata=None):
         _compile_search()
         start = time.perf_counter()
         engine = None
@@ -1144,6 +1206,7 @@ class OptimalBalance(BaseSolverDesign):
             self.rho,
             self.second_moments,
             self._arm_classes(sizes, fixed),
+            strata,
         )
         n_free = problem.free.shape[0]
 
@@ -1156,13 +1219,16 @@ class OptimalBalance(BaseSolverDesign):
         n_exchange = self.exchange_iter
         if n_exchange is None:
             n_exchange = _default_exchange_iter(problem, self.method)
+        if strata is not None:
+            # Re-splitting two groups exactly would ignore the strata.
+            n_exchange = 0
         n_iter = self.heuristic_iter
         if n_iter is None:
             n_iter = _default_heuristic_iter(problem, self.method, n_exchange > 0)
         heuristic_deadline = deadline
         if deadline is not None and self.method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
-        warm = _random_labels(problem.caps, heuristic_rng)
+        warm = _random_labels(problem.caps, heuristic_rng, problem)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
         )

@@ -16,7 +16,7 @@ from skassign.utils.discovery import all_designs
 from tests.test_common import FAST_PARAMS
 
 # Designs whose strata support lands after the engines' restructuring.
-PENDING = {"OptimalBalance"}
+PENDING = set()
 DESIGNS = [
     pytest.param(
         cls(**FAST_PARAMS.get(name, {})),
@@ -43,8 +43,8 @@ def _evenly_spread(labels, strata, sizes):
         in_h = strata == h
         share = in_h.sum() * sizes / n
         counts = np.bincount(labels[in_h], minlength=sizes.shape[0])
-        if np.any(counts < np.floor(share - 1e-9)) or np.any(
-            counts > np.ceil(share + 1e-9)
+        if np.any(counts < np.floor(share + 1e-9)) or np.any(
+            counts > np.ceil(share - 1e-9)
         ):
             return False
     return True
@@ -181,3 +181,28 @@ def test_sample_assignments_keep_strata():
         )
     for labels in A:
         assert _evenly_spread(labels, strata, [5, 5])
+
+
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_optimal_balance_with_strata_is_optimal_among_stratified_splits(n_groups):
+    # Exhaustive oracle: the best moment discrepancy over every assignment
+    # that spreads both strata evenly (the table is unique here).
+    from skassign.designs import OptimalBalance
+    from skassign.metrics import moment_discrepancy
+    from skassign.utils._testing import all_assignments
+
+    rng = np.random.default_rng(n_groups)
+    X = rng.normal(size=(12, 1))
+    strata = np.repeat([0, 1], 6)
+    sizes = [12 // n_groups] * n_groups
+    candidates = all_assignments(sizes, np.full(12, -1))
+    even = [a for a in candidates if _evenly_spread(a, strata, sizes)]
+    best = min(moment_discrepancy(X, a, rho=0.5) for a in even)
+    unconstrained = min(moment_discrepancy(X, a, rho=0.5) for a in candidates)
+    for method in ("mip", "heuristic"):
+        design = OptimalBalance(
+            n_groups, method=method, heuristic_iter=2000, random_state=0
+        ).fit(X, strata=strata)
+        assert _evenly_spread(design.labels_, strata, sizes)
+        assert design.objective_ == pytest.approx(best, abs=1e-9)
+    assert design.objective_ >= unconstrained
