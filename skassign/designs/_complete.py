@@ -19,7 +19,10 @@ class CompleteRandomization(BaseDesign):
 
     Every assignment with the requested group sizes (and the fixed units in
     place) is equally likely. The covariates are not used, but they are
-    validated so that the design composes with the others.
+    validated so that the design composes with the others. With ``strata``
+    given to ``fit``, every stratum is spread evenly over the groups and
+    the units are randomised within strata (as :class:`BlockRandomization`
+    with given strata).
 
     Read more in the :ref:`User Guide <designs>`.
 

@@ -635,6 +635,10 @@ class MinMSE(BaseDesign):
     scaler, or :func:`~skassign.metrics.minmse_scale` (the R package's
     preprocessing), or set ``fit_intercept=True``.
 
+    With ``strata`` given to ``fit``, the starting assignments spread every
+    stratum evenly over the groups and every move rotates the labels of
+    units of one stratum, so the spread is kept.
+
     Read more in the :ref:`User Guide <minmse>`.
 
     Parameters

@@ -997,7 +997,9 @@ class OptimalBalance(BaseSolverDesign):
     units of two groups at a time exactly. With ``method="heuristic"`` it
     is used alone, for samples too large to solve exactly. Covariates are
     used as given: standardise them first (a ``StandardScaler`` in a
-    Pipeline).
+    Pipeline). With ``strata`` given to ``fit``, the model also fixes how
+    many units of every stratum each group receives (each stratum spread
+    evenly) and the tabu search only swaps units of the same stratum.
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 

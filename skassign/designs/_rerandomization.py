@@ -32,7 +32,9 @@ class Rerandomization(BaseDesign):
     others, as with a full set of one-hot columns): the large-sample
     distribution of ``M`` under complete randomisation. With more than two
     groups the largest pairwise ``M`` must pass; its acceptance rate is then
-    below ``p_a``. Draws are evaluated in vectorised batches.
+    below ``p_a``. Draws are evaluated in vectorised batches. With
+    ``strata`` given to ``fit``, every draw spreads every stratum evenly over
+    the groups (rerandomisation within strata).
 
     Because the accepted assignment is still random, a randomisation test
     that re-draws from the same design is exact
