@@ -195,12 +195,19 @@ def assignment_diversity(assignments):
 def _refit_params(estimator):
     """Fit parameters the fitted design was given (fixed units, strata).
 
-    Prefixed with the final step's name when ``estimator`` is a Pipeline, so
-    that a refit of the whole estimator routes them to the design.
+    Prefixed with the final step's name when ``estimator`` is a Pipeline
+    (unless metadata routing is enabled), so that a refit of the whole
+    estimator routes them to the design.
     """
+    import sklearn
+
+    # With metadata routing the Pipeline routes plain names to the design
+    # (which requested them); without it, step names prefix them.
+    routed = sklearn.get_config().get("enable_metadata_routing", False)
     params, prefix = {}, ""
     while getattr(estimator, "steps", None):
-        prefix += f"{estimator.steps[-1][0]}__"
+        if not routed:
+            prefix += f"{estimator.steps[-1][0]}__"
         estimator = estimator.steps[-1][1]
     for key, value in getattr(estimator, "_fit_params", {}).items():
         params[prefix + key] = value

@@ -206,3 +206,24 @@ def test_optimal_balance_with_strata_is_optimal_among_stratified_splits(n_groups
         assert _evenly_spread(design.labels_, strata, sizes)
         assert design.objective_ == pytest.approx(best, abs=1e-9)
     assert design.objective_ >= unconstrained
+
+
+def test_strata_routed_as_metadata():
+    import sklearn
+
+    from skassign.base import sample_assignments
+    from skassign.model_selection import DesignSearchCV
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(12, 2)), columns=["w", "age"])
+    sex = pd.Series(np.repeat(["f", "m"], 6))
+    with sklearn.config_context(enable_metadata_routing=True):
+        design = CompleteRandomization(random_state=0).set_fit_request(strata=True)
+        pipe = make_pipeline(StandardScaler(), design)
+        assert _evenly_spread(pipe.fit(X, strata=sex)[-1].labels_, sex, [6, 6])
+        A = sample_assignments(pipe, X, 5, fit_params={"strata": sex}, random_state=0)
+        assert all(_evenly_spread(a, sex, [6, 6]) for a in A)
+        search = DesignSearchCV(
+            pipe, {"completerandomization__n_groups": [2]}, n_draws=3
+        ).fit(X, strata=sex)
+        assert _evenly_spread(search.best_estimator_[-1].labels_, sex, [6, 6])
