@@ -219,8 +219,12 @@ class DesignSearchCV(DocLinkMixin, GridSearchCV):
         Candidates fit in parallel.
     verbose : int, default=0
         As in ``GridSearchCV``.
+    pre_dispatch : int or str, default="2*n_jobs"
+        As in ``GridSearchCV``.
     error_score : "raise" or float, default="raise"
         As in ``GridSearchCV``, but raising by default.
+    return_train_score : bool, default=False
+        As in ``GridSearchCV`` (train and test units are the same).
     random_state : int, RandomState instance or None, default=0
         Seeds of the randomness score's refits.
 
