@@ -213,3 +213,18 @@ def test_design_search_min_randomness_and_fit_params():
     )
     assert search.best_estimator_.labels_[:14].tolist() == fixed[:14].tolist()
     assert search.tradeoff_["randomness"].item() < 0.2
+
+
+def test_plain_gridsearch_failure_names_the_fix():
+    import warnings as _warnings
+
+    from sklearn.model_selection import GridSearchCV
+
+    from skassign.designs import Rerandomization
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        GridSearchCV(Rerandomization(), {"acceptance_prob": [0.1]}, cv=2).fit(X)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "skassign.model_selection.DesignSearchCV" in messages
