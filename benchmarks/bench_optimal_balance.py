@@ -55,7 +55,7 @@ sys.path.insert(0, str(HERE.parent))
 from skassign.base import draw_assignments  # noqa: E402
 from skassign.datasets import make_tumor_mice  # noqa: E402
 from skassign.designs import OptimalBalance  # noqa: E402
-from skassign.designs._optimal import _moment_columns  # noqa: E402
+from skassign.designs._optimal_problem import _moment_columns  # noqa: E402
 from skassign.metrics import moment_discrepancy  # noqa: E402
 from skassign.metrics._balance import (  # noqa: E402
     _group_moments,

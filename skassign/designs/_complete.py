@@ -8,12 +8,15 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from skassign.base import BaseDesign, draw_assignments
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, _fit_context
+from skassign.utils._random import child_seed
 from skassign.utils._strata import make_strata
 
 __all__ = ["BlockRandomization", "CompleteRandomization"]
 
 
+@fill_doc
 class CompleteRandomization(BaseDesign):
     """Uniformly random assignment with exact group sizes.
 
@@ -28,8 +31,7 @@ class CompleteRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible; which groups get an extra unit is
@@ -46,10 +48,7 @@ class CompleteRandomization(BaseDesign):
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units) of
         the assignment, for comparison with other designs.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -77,6 +76,7 @@ class CompleteRandomization(BaseDesign):
         return draw_assignments(sizes, fixed, rng)
 
 
+@fill_doc
 class BlockRandomization(BaseDesign):
     """Complete randomisation within strata (blocks).
 
@@ -92,8 +92,7 @@ class BlockRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
@@ -117,10 +116,7 @@ class BlockRandomization(BaseDesign):
         Size of every group.
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units).
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -187,7 +183,7 @@ class BlockRandomization(BaseDesign):
             n_strata = min(n_strata, np.unique(X, axis=0).shape[0])
             if n_strata > 1:
                 kmeans = KMeans(
-                    n_clusters=n_strata, n_init=10, random_state=rng.randint(2**31 - 1)
+                    n_clusters=n_strata, n_init=10, random_state=child_seed(rng)
                 )
                 inverse = kmeans.fit_predict(X)
             else:

@@ -183,7 +183,7 @@ class Strata:
         -------
         labels : ndarray of shape (n_samples,) or (n_draws, n_samples)
         """
-        from skassign.base import draw_assignments
+        from skassign._sampling import draw_assignments
 
         shape = fixed.shape if n_draws is None else (n_draws, fixed.shape[0])
         labels = np.empty(shape, dtype=np.int64)
