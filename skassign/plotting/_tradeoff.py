@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from skassign.utils._optional import import_pyplot
+from skassign.utils._param_validation import HasMethods, validate_params
 
 __all__ = ["plot_tradeoff"]
 
@@ -22,6 +23,15 @@ def _format(value):
     return str(value)
 
 
+@validate_params(
+    {
+        # A fitted search, or its tradeoff_ table (checked below).
+        "search": [HasMethods(["fit"]), "array-like"],
+        # One Axes or an array of them.
+        "axes": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_tradeoff(search, *, axes=None):
     """Plot imbalance and randomness over the grid of a design search.
 

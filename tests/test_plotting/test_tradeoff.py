@@ -59,5 +59,9 @@ def test_zero_in_the_grid_gives_no_negative_tick():
 
 
 def test_refuses_other_input():
+    import pandas as pd
+
     with pytest.raises(ValueError, match="needs a fitted DesignSearchCV"):
+        plot_tradeoff(pd.DataFrame({"rho": [0.0, 1.0]}))
+    with pytest.raises(ValueError, match="The 'search' parameter"):
         plot_tradeoff(object())

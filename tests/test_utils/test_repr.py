@@ -14,7 +14,9 @@ from skassign.utils.discovery import all_designs
 
 API = (Path(__file__).resolve().parents[2] / "doc" / "api.rst").read_text()
 
-ESTIMATORS = [cls() for _, cls in all_designs()] + [
+ESTIMATORS = [
+    cls() for _, cls in all_designs() if cls.__module__.startswith("skassign.")
+] + [
     BootstrapTest(Rerandomization()),
     RandomizationTest(Rerandomization()),
     DesignSearchCV(Rerandomization(), {"acceptance_prob": [0.1]}),
