@@ -13,6 +13,7 @@ import argparse
 import ast
 import io
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -109,50 +110,38 @@ def _demo_design(random_state):
     return OptimalBalance(n_groups=2, rho=0.5, random_state=random_state)
 
 
-def _describe_design(design):
-    """Describe the fitted design in one line."""
+def _describe_design(design, n_units):
+    """Say in words what the fitted design optimised, and how it ended."""
+    sizes = " and ".join(str(int(n)) for n in np.bincount(design.labels_))
+    proven = {
+        "optimal": "proven optimal",
+        "heuristic": "best found by the heuristic",
+    }.get(design.status_, f"solver status {design.status_}")
     return (
-        f"{type(design).__name__} (Bertsimas et al. mixed-integer program, "
-        f"rho={design.rho}) on the standardised initial weight: {design.status_}, "
-        f"objective {design.objective_:.6f}, solved in "
-        f"{1e3 * design.solve_time_:.0f} ms"
+        f"{type(design).__name__} (Bertsimas, Johnson & Kallus, 2015), "
+        f"rho={design.rho:g}, seed {design.random_state}: of all splits of the "
+        f"{n_units} mice into groups of {sizes}, the one whose standardised "
+        "initial weights differ least between the groups, measured as "
+        f"|difference in means| + {design.rho:g} x |difference in mean squares| "
+        f"= {design.objective_:.4f} ({proven}, {design.solve_time_:.2f} s)."
     )
 
 
-def _demo_inference(X, final_weight, labels, design, args):
-    """Lines reporting the effect and the bootstrap test of the design."""
-    from skassign.inference import BootstrapTest
-
-    test = BootstrapTest(
-        design,
-        n_resamples=args.n_resamples,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-    ).fit(X, final_weight, labels)
-    summary = test.summary()
-    low, high = np.ravel(test.confidence_interval_)
-    treated = labels != 0
-    table = summary[
-        ["delta", "pvalue", "n_bootstrap", "avg_delta_bootstrap", "std_delta_bootstrap"]
-    ]
-    return [
-        f"mean final weight: control {final_weight[~treated].mean():.2f} mg, "
-        f"treated {final_weight[treated].mean():.2f} mg",
-        "estimated effect (difference in means, treated - control): "
-        f"{float(test.statistic_):.2f} mg",
-        f"bootstrap test of Bertsimas et al. ({args.n_resamples} resamples, the "
-        "design re-solved on every one):",
-        "",
-        table.to_string(float_format="{:.4g}".format),
-        "",
-        f"p-value {float(test.pvalue_):.4f}; "
-        f"{100 * test.confidence_level:g}% confidence interval for the effect: "
-        f"[{low:.1f}, {high:.1f}] mg",
-    ]
+def _mice_list(mice, labels, arm):
+    numbers = mice["mice"].to_numpy()[labels == arm]
+    return ", ".join(str(int(n)) for n in numbers)
 
 
 def _run_demo(args, out):
+    import pandas as pd
+
     from skassign.datasets import make_tumor_mice, simulate_tumor_growth
+    from skassign.inference import BootstrapTest
+
+    if args.n_mice < 2:
+        raise _InputError(
+            f"--n-mice must be at least 2 (one mouse per group); got {args.n_mice}."
+        )
 
     mice = make_tumor_mice(n_mice=args.n_mice)
     weight = mice["initial_weight"]
@@ -161,34 +150,88 @@ def _run_demo(args, out):
     design = _demo_design(args.seed).fit(X)
     labels = design.labels_
     final = simulate_tumor_growth(weight, labels, effect=args.effect)
-
     arms = np.where(labels == 0, "control", "treated")
-    table = (
-        mice.assign(group=arms)
-        .groupby("group")
-        .agg(
-            n=("initial_weight", "size"),
-            mean_initial_weight=("initial_weight", "mean"),
-            sd_initial_weight=("initial_weight", "std"),
+    test = BootstrapTest(
+        design,
+        n_resamples=args.n_resamples,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+    ).fit(X, final, labels)
+    low, high = np.ravel(test.confidence_interval_)
+
+    def show(text="", indent=""):
+        # Prose wrapped for a terminal; tables and lists are printed as they are.
+        if len(text) > 79 and "\n" not in text:
+            text = textwrap.fill(
+                text, 79, subsequent_indent=indent, break_on_hyphens=False
+            )
+        print(text, file=out)
+
+    title = f"skassign demo: {args.n_mice} mice, control and treatment"
+    show(title)
+    show("=" * len(title))
+    show()
+    show(
+        f"Mice: initial tumour weights of {args.n_mice} mice from "
+        "make_tumor_mice() (truncated normal, mean 200 mg, sd 300 mg, seed 123)."
+    )
+    show(f"Design: {_describe_design(design, args.n_mice)}")
+    show()
+    if args.output is None:
+        show("Assignment (mouse numbers):")
+        show(f"  control: {_mice_list(mice, labels, 0)}", indent="           ")
+        show(f"  treated: {_mice_list(mice, labels, 1)}", indent="           ")
+    else:
+        frame = mice.rename(columns={"mice": "mouse"}).assign(
+            group=arms, final_weight=np.round(np.asarray(final), 3)
         )
-        .round(2)
+        try:
+            frame.to_csv(args.output, index=False)
+        except OSError as err:
+            raise _InputError(
+                f"cannot write {args.output!r}: {err.strerror}."
+            ) from None
+        show(
+            f"Assignment: written to {args.output} (one row per mouse: mouse, "
+            "initial_weight, group, final_weight)."
+        )
+    show()
+    show(
+        "Outcome: final tumour weight after one simulated day of Gomp-ex growth "
+        f"(a=1, b=5, critical weight 400 mg), true treatment effect "
+        f"{args.effect:g} mg."
     )
-    print(
-        f"{args.n_mice} mice, initial tumour weights from make_tumor_mice() "
-        "(truncated normal, mean 200 mg, sd 300 mg, seed 123).",
-        file=out,
+    show()
+    weights = pd.DataFrame({"group": arms, "initial": weight, "final": final})
+    table = weights.groupby("group").agg(
+        mice=("initial", "size"),
+        initial_mean=("initial", "mean"),
+        initial_sd=("initial", "std"),
+        final_mean=("final", "mean"),
+        final_sd=("final", "std"),
     )
-    print(f"Design: {_describe_design(design)}; seed {args.seed}.", file=out)
-    print("", file=out)
-    print(table.to_string(float_format="{:.2f}".format), file=out)
-    print("", file=out)
-    print(
-        "One day of Gomp-ex growth (a=1, b=5, critical weight 400 mg), "
-        f"treatment effect {args.effect:g} mg:",
-        file=out,
+    table.index.name = None
+    table.columns = ["mice", "initial mean", "initial sd", "final mean", "final sd"]
+    show("Groups (tumour weight in mg; sd with ddof=1):")
+    show(table.to_string(float_format="{:.2f}".format))
+    show()
+    smallest = 1.0 / (test.n_resamples_ + 1)
+    show("Result:")
+    show(
+        "  treatment effect (mean final weight, treated minus control): "
+        f"{float(test.effect_):.1f} mg"
     )
-    for line in _demo_inference(X, final, labels, design, args):
-        print(line, file=out)
+    show(
+        f"  {100 * test.confidence_level:g}% confidence interval: "
+        f"{low:.1f} to {high:.1f} mg"
+    )
+    show(
+        f"  p-value: {float(test.pvalue_):.2g} (two-sided bootstrap test of "
+        f"Bertsimas et al.: {test.n_resamples_} resamples of the mice, the "
+        f"design re-solved on each; the smallest possible p-value is "
+        f"{smallest:.2g})",
+        indent="    ",
+    )
     return 0
 
 
@@ -229,7 +272,64 @@ def _read_csv(path):
         raise _InputError(f"cannot parse {path!r} as CSV: {_one_line(err)}") from None
     if frame.shape[0] == 0:
         raise _InputError(f"input file {path!r} has a header but no data rows.")
+    _check_unique_header(text, path)
     return frame, raw
+
+
+def _check_unique_header(text, path):
+    """Refuse repeated column names (pandas would silently rename them)."""
+    import csv
+
+    header = next(csv.reader(io.StringIO(text)), [])
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise _InputError(
+                f"column {name!r} appears more than once in the header of {path!r}; "
+                "give every column its own name."
+            )
+        seen.add(name)
+
+
+def _non_numeric_cells(values):
+    """Rows (0-based) and text of the cells of ``values`` that are not numbers.
+
+    Missing cells are not counted; ``values`` is a column read as text or
+    with pandas' type inference.
+    """
+    import pandas as pd
+
+    present = values.notna().to_numpy()
+    parsed = pd.to_numeric(values.where(values.notna()), errors="coerce")
+    bad = np.flatnonzero(present & parsed.isna().to_numpy())
+    return bad, values.to_numpy()[bad], int(present.sum())
+
+
+def _check_numeric_typos(frame, column):
+    """Refuse a column that is numeric except for a few cells.
+
+    A typo (``69,4``, ``n.a.``) turns a numeric column into text; balancing
+    it as a category, or leaving it out, would both be silent mistakes.
+    """
+    import pandas as pd
+
+    values = frame[column]
+    if not (
+        pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)
+    ):
+        return
+    bad, texts, n_present = _non_numeric_cells(values)
+    if not bad.size or 2 * (n_present - bad.size) < n_present:
+        return
+    hint = ""
+    if any("," in str(t) for t in texts):
+        hint = " (numbers need '.' as decimal point)"
+    raise _InputError(
+        f"column {column!r} is numeric except for {bad.size} cell(s): data row "
+        f"{int(bad[0]) + 1} has {str(texts[0])!r}{hint}; correct the value, leave "
+        "the cell empty for a missing value, or leave the column out with "
+        "--columns."
+    )
 
 
 def _covariate_columns(frame, args, path):
@@ -237,7 +337,7 @@ def _covariate_columns(frame, args, path):
     import pandas as pd
 
     requested = _split_names(args.columns)
-    reserved = {c for c in (args.fixed,) if c}
+    reserved = {c for c in (args.fixed, args.strata) if c}
     if requested:
         missing = [c for c in requested if c not in frame.columns]
         if missing:
@@ -248,9 +348,14 @@ def _covariate_columns(frame, args, path):
         duplicated = sorted({c for c in requested if requested.count(c) > 1})
         if duplicated:
             raise _InputError(f"column {duplicated[0]!r} is given twice in --columns.")
-        if set(requested) & reserved:
+        if args.fixed in requested:
             raise _InputError(
                 f"column {args.fixed!r} holds the fixed labels (--fixed) and cannot "
+                "also be a covariate."
+            )
+        if args.strata in requested:
+            raise _InputError(
+                f"column {args.strata!r} holds the strata (--strata) and cannot "
                 "also be a covariate."
             )
         columns = requested
@@ -269,6 +374,11 @@ def _covariate_columns(frame, args, path):
                 f"{path!r} has no numeric column to balance; name columns with "
                 "--columns (and pass --one-hot for categorical ones)."
             )
+    candidates = (
+        columns if requested else [c for c in frame.columns if c not in reserved]
+    )
+    for column in candidates:
+        _check_numeric_typos(frame, column)
     numeric, categorical = [], []
     for column in columns:
         values = frame[column]
@@ -284,8 +394,8 @@ def _covariate_columns(frame, args, path):
         elif args.one_hot:
             categorical.append(column)
         else:
-            present = values.dropna().astype(str)
-            example = present.iloc[0] if present.size else ""
+            bad, texts, _ = _non_numeric_cells(values)
+            example = str(texts[0]) if bad.size else ""
             raise _InputError(
                 f"column {column!r} is not numeric (e.g. {example!r}); pass --one-hot "
                 "to encode categorical columns, or leave it out of --columns."
@@ -301,14 +411,30 @@ def _covariate_columns(frame, args, path):
     return numeric, categorical
 
 
+def _numeric_scaler(design):
+    """Return the scaling of numeric covariates that suits ``design``.
+
+    Designs balance standardised covariates, except MinMSE: its objective
+    vanishes on centred covariates (unless it fits an intercept), so they are
+    only divided by their standard deviation, as the R package minMSE does.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from skassign.designs import MinMSE
+
+    if isinstance(design, MinMSE) and not design.fit_intercept:
+        return StandardScaler(with_mean=False)
+    return StandardScaler()
+
+
 def _assign_pipeline(design, numeric, categorical, impute):
     """Preprocessing (impute, scale, one-hot encode) followed by the design."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
 
-    numeric_steps = [StandardScaler()]
+    numeric_steps = [_numeric_scaler(design)]
     categorical_steps = [OneHotEncoder(sparse_output=False)]
     if impute:
         numeric_steps.insert(0, SimpleImputer(strategy="mean"))
@@ -342,13 +468,70 @@ def _build_design(args):
         sizes = _group_sizes(args.group_sizes)
         params["group_sizes"] = sizes
         params.setdefault("n_groups", len(sizes))
+    args.seed = _resolve_seed(args.seed, params.pop("random_state", None))
     params["random_state"] = args.seed
     return design.set_params(**params)
 
 
+def _resolve_seed(seed, param):
+    """Return the seed of --seed or --param random_state, else a fresh one."""
+    if param is not None:
+        if isinstance(param, bool) or not isinstance(param, int) or param < 0:
+            raise _InputError(
+                f"--param random_state needs a non-negative integer; got {param!r}."
+            )
+        if seed is not None and seed != param:
+            raise _InputError(
+                f"--seed {seed} and --param random_state={param} disagree; give one."
+            )
+        return param
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return seed
+
+
+def _check_output(args):
+    """Refuse to overwrite an existing file (the input included) without --force."""
+    import os
+
+    if args.output in (None, "-") or args.force:
+        return
+    if os.path.exists(args.output):
+        same = args.input != "-" and os.path.exists(args.input)
+        same = same and os.path.samefile(args.input, args.output)
+        what = "is the input file" if same else "exists"
+        raise _InputError(
+            f"output {args.output!r} {what}; pass --force to overwrite it, or "
+            "choose another --output."
+        )
+
+
+def _fixed_labels(frame, column):
+    """Return the ``--fixed`` column as numbers, naming it for a bad cell."""
+    import pandas as pd
+
+    values = frame[column]
+    bad, texts, _ = _non_numeric_cells(values)
+    if bad.size:
+        raise _InputError(
+            f"--fixed column {column!r} must hold group numbers (empty or -1 for "
+            f"rows to assign); data row {int(bad[0]) + 1} has {str(texts[0])!r}."
+        )
+    numbers = pd.to_numeric(values).astype(np.float64).to_numpy()
+    odd = np.flatnonzero(
+        np.isinf(numbers) | (np.isfinite(numbers) & (numbers != np.round(numbers)))
+    )
+    if odd.size:
+        raise _InputError(
+            f"--fixed column {column!r} must hold whole group numbers (empty or -1 "
+            f"for rows to assign); data row {int(odd[0]) + 1} has "
+            f"{str(values.iloc[odd[0]])!r}."
+        )
+    return numbers
+
+
 def _run_assign(args, out):
-    if args.seed is None:
-        args.seed = int(np.random.SeedSequence().generate_state(1)[0])
+    _check_output(args)
     frame, raw = _read_csv(args.input)
     design = _build_design(args)
     if args.label_column in frame.columns:
@@ -361,12 +544,21 @@ def _run_assign(args, out):
             f"--fixed column {args.fixed!r} is not in {args.input!r}; its columns "
             f"are {', '.join(map(str, frame.columns))}."
         )
+    if args.strata is not None and args.strata not in frame.columns:
+        raise _InputError(
+            f"--strata column {args.strata!r} is not in {args.input!r}; its "
+            f"columns are {', '.join(map(str, frame.columns))}."
+        )
+    if design.__sklearn_tags__().input_tags.categorical:
+        return _run_assign_categorical(args, out, frame, raw, design)
     numeric, categorical = _covariate_columns(frame, args, args.input)
     columns = numeric + categorical
     pipeline = _assign_pipeline(design, numeric, categorical, args.impute)
     fit_params = {}
     if args.fixed is not None:
-        fit_params["design__fixed_labels"] = frame[args.fixed]
+        fit_params["design__fixed_labels"] = _fixed_labels(frame, args.fixed)
+    if args.strata is not None:
+        fit_params["design__strata"] = frame[args.strata]
     pipeline.fit(frame[columns], **fit_params)
     labels = pipeline[-1].labels_
 
@@ -397,13 +589,57 @@ def _run_assign(args, out):
         f"|standardised mean difference| {smd:.3f}.",
         file=report,
     )
-    ignored = [c for c in frame.columns if c not in columns and c != args.fixed]
+    reserved = (args.fixed, args.strata)
+    ignored = [c for c in frame.columns if c not in columns and c not in reserved]
     if ignored and not args.columns:
         print(
             f"not used (non-numeric): {', '.join(map(str, ignored))}; name them "
             "with --columns and pass --one-hot to balance them too.",
             file=report,
         )
+    return 0
+
+
+def _run_assign_categorical(args, out, frame, raw, design):
+    """Designs that take categorical columns as they are (BatchLayout)."""
+    requested = _split_names(args.columns)
+    missing = [c for c in requested if c not in frame.columns]
+    if missing:
+        raise _InputError(
+            f"column {missing[0]!r} is not in {args.input!r}; its columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    columns = requested or [c for c in frame.columns if c != args.fixed]
+    fit_params = {}
+    if args.fixed is not None:
+        fit_params["fixed_labels"] = frame[args.fixed]
+    design.fit(frame[columns], **fit_params)
+    raw[args.label_column] = design.labels_
+    cages = getattr(design, "subgroups_", None)
+    if cages is not None and np.any(cages >= 0):
+        raw[f"{args.label_column}_cage"] = cages
+    text = raw.to_csv(index=False)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        report = sys.stderr
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise _InputError(
+                f"cannot write {args.output!r}: {err.strerror}."
+            ) from None
+        report = out
+    sizes = ", ".join(str(int(s)) for s in design.group_sizes_)
+    print(
+        f"assigned {design.labels_.size} units to batches of sizes {sizes} with "
+        f"{type(design).__name__} (seed {args.seed}; pass --seed {args.seed} to "
+        f"reproduce) on {', '.join(map(str, columns))}; score "
+        f"{design.objective_:.4f}, lower bound {design.lower_bound_:.4f} "
+        f"({design.status_}), keep-separate violations {design.n_violations_}.",
+        file=report,
+    )
     return 0
 
 
@@ -473,6 +709,13 @@ def _build_parser():
         default=-1,
         help="parallel jobs for the bootstrap (default: -1, all cores)",
     )
+    demo.add_argument(
+        "--output",
+        "-o",
+        metavar="OUT.csv",
+        help="write the assignment (mouse, initial weight, group, final weight) "
+        "to this CSV file instead of listing it",
+    )
     demo.set_defaults(func=_run_demo)
 
     assign = commands.add_parser(
@@ -481,10 +724,11 @@ def _build_parser():
         description=(
             "Read INPUT (a CSV file with a header row; '-' reads standard input), "
             "assign its rows to groups with a design, and write the file with an "
-            "added group column. The covariates are standardised (and, with "
-            "--one-hot, categorical ones one-hot encoded) before the design sees "
-            "them. Missing or non-numeric values are errors unless --impute or "
-            "--one-hot say how to handle them."
+            "added group column. The covariates are standardised (only scaled, "
+            "not centred, for MinMSE; with --one-hot, categorical ones are "
+            "one-hot encoded) before the design sees them. Missing or "
+            "non-numeric values are errors unless --impute or --one-hot say how "
+            "to handle them."
         ),
         epilog=(
             "example: skassign assign mice.csv --design rerandomization --groups 2 "
@@ -536,6 +780,12 @@ def _build_parser():
         "to assign; fixed rows keep their group",
     )
     assign.add_argument(
+        "--strata",
+        metavar="COLUMN",
+        help="column of strata (e.g. sex or cage): every stratum is spread over "
+        "the groups as evenly as the group sizes allow",
+    )
+    assign.add_argument(
         "--param",
         action="append",
         metavar="KEY=VALUE",
@@ -557,7 +807,13 @@ def _build_parser():
         "--output",
         "-o",
         metavar="OUT.csv",
-        help="output CSV file (default: standard output)",
+        help="output CSV file (default: standard output); an existing file is "
+        "only replaced with --force",
+    )
+    assign.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the --output file if it exists",
     )
     assign.set_defaults(func=_run_assign)
 
@@ -585,7 +841,8 @@ def main(argv=None):
     --------
     >>> from skassign._cli import main
     >>> main(["demo"])  # doctest: +ELLIPSIS
-    20 mice, initial tumour weights from make_tumor_mice() ...
+    skassign demo: 20 mice, control and treatment
+    ...
     <BLANKLINE>
     ...
     0

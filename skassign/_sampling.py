@@ -12,10 +12,12 @@ public as :mod:`skassign.base` functions. :func:`refit_labels` and
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
+from sklearn import config_context
+from sklearn.base import BaseEstimator, clone
 
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._parallel import parallel_in_order
@@ -91,6 +93,26 @@ def refit_labels(estimator, X, seed, fit_params):
     """
     model = set_random_states(clone(estimator), seed)
     return np.asarray(model.fit_predict(X, **fit_params)).astype(np.int64, copy=False)
+
+
+@contextmanager
+def validated_once(estimator):
+    """Check an estimator's parameters once, then refit it without checks.
+
+    scikit-learn checks the parameters on every ``fit``; a resampling test
+    refits the same design a thousand times with only its seed changed, and
+    for a small design the check is a sizeable share of the fit. This checks
+    the parameters of ``estimator`` and of every estimator among its
+    parameters (the steps of a Pipeline) once, then switches the check off
+    in the block (joblib's workers inherit the setting). The designs' own
+    checks of the data and of parameter combinations still run.
+    """
+    nested = estimator.get_params(deep=True).values()
+    for part in [estimator, *(v for v in nested if isinstance(v, BaseEstimator))]:
+        if hasattr(part, "_validate_params"):
+            part._validate_params()
+    with config_context(skip_parameter_validation=True):
+        yield
 
 
 def _draw_labels(draw, estimator, X, seed, fit_params):
@@ -208,16 +230,17 @@ def sample_assignments(
             if bar is not None:
                 bar.total += n_round
                 bar.refresh()
-            draws = parallel_in_order(
-                _draw_labels,
-                [
-                    (n_drawn + i, design, X, seed, fit_params)
-                    for i, seed in enumerate(seeds)
-                ],
-                n_jobs=n_jobs,
-                verbose=verbose,
-                bar=bar,
-            )
+            with validated_once(design):
+                draws = parallel_in_order(
+                    _draw_labels,
+                    [
+                        (n_drawn + i, design, X, seed, fit_params)
+                        for i, seed in enumerate(seeds)
+                    ],
+                    n_jobs=n_jobs,
+                    verbose=verbose,
+                    bar=bar,
+                )
             n_drawn += n_round
             for labels in draws:
                 key = labels.tobytes()
@@ -264,6 +287,8 @@ _METHOD_DOC = """{summary}
     %(progress)s
     fixed_labels : array-like of shape (n_samples,), default=None
         Partial assignment kept in every draw.
+    strata : str or array-like of shape (n_samples,), default=None
+        Strata spread evenly in every draw (see ``fit``).
 
     Returns
     -------
@@ -314,6 +339,7 @@ def sampling_method(
         random_state=None,
         progress=False,
         fixed_labels=None,
+        strata=None,
     ):
         return sample_assignments(
             self,
@@ -324,7 +350,11 @@ def sampling_method(
             n_jobs=n_jobs,
             random_state=self.random_state if random_state is None else random_state,
             progress=progress,
-            fit_params=None if fixed_labels is None else {"fixed_labels": fixed_labels},
+            fit_params={
+                key: value
+                for key, value in (("fixed_labels", fixed_labels), ("strata", strata))
+                if value is not None
+            },
         )
 
     method.__name__ = method.__qualname__ = "sample_assignments"

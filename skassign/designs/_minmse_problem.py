@@ -60,6 +60,13 @@ def _auto_factor(n_free):
     return float(np.clip(np.sqrt(25.0 / max(n_free, 1)), 0.3, 1.5))
 
 
+def _column_rms(X):
+    """Root mean square of every column, without overflow for huge values."""
+    magnitude = np.abs(X).max(axis=0, initial=0.0)
+    safe = np.where(magnitude > 0, magnitude, 1.0)
+    return magnitude * np.sqrt(((X / safe) ** 2).mean(axis=0))
+
+
 def _whiten(X):
     """Whitened coordinates of the covariates: ``Z = sqrt(n) U_r``.
 
@@ -70,7 +77,7 @@ def _whiten(X):
     same on ``Z`` as on ``X``.
     """
     n_samples = X.shape[0]
-    rms = np.sqrt((X * X).mean(axis=0))
+    rms = _column_rms(X)
     active = rms > 0.0
     if not active.any():
         return np.zeros((n_samples, 0))
@@ -367,8 +374,13 @@ def _anneal(
     rng,
     classes=(),
     progress=None,
+    strata=None,
 ):
     """Anneal from ``labels``; moves rotate the labels of ``change`` free units.
+
+    With ``strata`` (the stratum of every unit) the strata are the engine's
+    swap classes: a move rotates units of one stratum, so the start's counts
+    per stratum and group are kept.
 
     The local-search engine runs the R package's annealing on an
     :class:`_Annealer`: ``cooling`` 1 or 2, ``t0`` ``"auto"`` (scaled by
@@ -391,7 +403,7 @@ def _anneal(
         refresh_every=_REFRESH_EVERY,
     )
     problem = _Annealer(Z, coef, labels, classes)
-    result = search.run(problem, labels, free, rng, progress=progress)
+    result = search.run(problem, labels, free, rng, classes=strata, progress=progress)
     return (
         result.labels,
         result.trace,

@@ -10,15 +10,27 @@ warm start and is usable alone for samples too large to solve exactly.
 from __future__ import annotations
 
 import time
+import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
 
 from skassign.base import BaseSolverDesign
+from skassign.designs._optimal_exact import (
+    _EXACT,
+    _EXACT_MAX_COUNT,
+    _EXACT_MAX_NODES,
+    _compile_exact,
+    count_assignments,
+    exact_search,
+    spread_identical,
+)
 from skassign.designs._optimal_model import (
     build_model,
     is_small,
     labels_from_solution,
+    model_too_large,
     warm_start,
 )
 from skassign.designs._optimal_problem import (
@@ -33,17 +45,53 @@ from skassign.designs._optimal_search import (
     _exchange_search,
     _tabu_search,
 )
+from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
 from skassign.utils._docstrings import fill_doc
+from skassign.utils._mip import BuildTimeout
 from skassign.utils._param_validation import Interval, StrOptions
 from skassign.utils._random import child_rng, child_seed
-from skassign.utils._solver import DIRECT_SCIP, SolveOutcome
+from skassign.utils._solver import DIRECT_SCIP, SolveOutcome, check_solver
 
 __all__ = ["OptimalBalance"]
 
 # Largest share of ``time_limit`` the warm-start heuristic may use; the
 # solver gets the rest.
 _HEURISTIC_SHARE = 0.8
+
+
+def _is_solver_failure(err):
+    """Whether ``err`` is a solver's failure rather than a bug or a bad input.
+
+    PySCIPOpt raises plain ``Exception`` for SCIP's internal errors (for
+    example "error in LP solver").
+    """
+    return isinstance(err, (SolverError, InfeasibleDesignError)) or (
+        type(err) is Exception
+    )
+
+
+def _keep_heuristic(reason, status, warm_value):
+    """Keep the heuristic's assignment when the solver cannot improve on it.
+
+    The heuristic's assignment satisfies every constraint, so a solver that
+    fails (or claims infeasibility: numerical trouble) or a model too large
+    to build leave it as the answer, without a bound, with a
+    :class:`~skassign.exceptions.SolverWarning`.
+    """
+    advice = {
+        "solver_error": "Standardising the covariates often avoids such "
+        "numerical trouble.",
+        "model_too_large": "Use fewer covariates or second_moments='diagonal', "
+        "raise time_limit, or use method='heuristic'.",
+    }[status]
+    warnings.warn(
+        f"OptimalBalance: {reason}; returning the heuristic's assignment "
+        f"(objective {warm_value:.6g}) without a bound. {advice}",
+        SolverWarning,
+        stacklevel=7,
+    )
+    return SolveOutcome(status, n_nodes=0 if status != "solver_error" else -1)
 
 
 @fill_doc
@@ -71,7 +119,14 @@ class OptimalBalance(BaseSolverDesign):
     units of two groups at a time exactly. With ``method="heuristic"`` it
     is used alone, for samples too large to solve exactly. Covariates are
     used as given: standardise them first (a ``StandardScaler`` in a
-    Pipeline).
+    Pipeline), as the method prescribes, since the objective adds means
+    and second moments in the covariates' own units. Covariates in any
+    units are nevertheless solved reliably (the model is rescaled by a
+    power of two, and ``objective_`` is in the covariates' units); only
+    covariates whose squares overflow double precision are refused.
+    With ``strata`` given to ``fit``, the model also fixes how
+    many units of every stratum each group receives (each stratum spread
+    evenly) and the tabu search only swaps units of the same stratum.
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 
@@ -88,14 +143,22 @@ class OptimalBalance(BaseSolverDesign):
     second_moments : {"diagonal", "full"}, default="diagonal"
         ``"diagonal"`` balances the mean square of every covariate;
         ``"full"`` balances all cross-products (the covariance structure).
-    method : {"mip", "heuristic"}, default="mip"
-        ``"mip"`` solves the model exactly (within the limits), warm-started
-        by the heuristic; ``"heuristic"`` runs the heuristic alone.
+    method : {"auto", "exact", "mip", "heuristic"}, default="auto"
+        ``"exact"`` examines every distinct assignment by a compiled branch
+        and bound (fast for small experiments: the 20 mice take well under
+        a millisecond); ``"mip"`` solves the model exactly (within the
+        limits), warm-started by the heuristic; ``"heuristic"`` runs the
+        heuristic alone. ``"auto"`` takes the exact path when the number of
+        distinct assignments (identical units and interchangeable groups
+        counted once) is at most about ten million and the branch and bound
+        finishes within a budget of nodes, and the ``"mip"`` path otherwise.
+        All but ``"heuristic"`` prove optimality.
     %(solver)s
     %(solver_params)s
     time_limit : float or None, default=60.0
-        Wall-clock limit in seconds for the whole optimisation (not
-        counting the one-time compilation of the heuristic's kernel).
+        Wall-clock limit in seconds for the whole optimisation: heuristic,
+        model building and solver (not counting the one-time compilation of
+        the heuristic's kernel).
         Results stopped by it depend on the machine.
     %(node_limit)s
     %(mip_gap)s
@@ -138,7 +201,10 @@ class OptimalBalance(BaseSolverDesign):
     status_ : str
         ``"optimal"``, ``"gap_limit"``, ``"time_limit"``, ``"node_limit"``,
         ... for the solver; ``"heuristic"`` for ``method="heuristic"``;
-        ``"fallback"`` if the fallback design was used.
+        ``"solver_error"`` if the solver failed after the heuristic had found
+        an assignment, which is kept; ``"model_too_large"`` if the model was
+        too large to build within the limits (see Notes); ``"fallback"`` if
+        the fallback design was used.
     solve_time_ : float
         Seconds spent optimising (heuristic, model building and solving).
     n_nodes_ : int
@@ -164,6 +230,29 @@ class OptimalBalance(BaseSolverDesign):
     (with a :class:`~skassign.exceptions.SolverWarning` stating the gap).
     Use ``node_limit`` rather than ``time_limit`` when the assignment must
     be reproducible across machines.
+
+    The heuristic's assignment satisfies every constraint, so once it is
+    found the fit always returns an assignment at least as good: if the
+    solver then fails (or, in numerical trouble, claims the problem
+    infeasible) the heuristic's assignment is kept with status
+    ``"solver_error"`` and a :class:`~skassign.exceptions.SolverWarning`;
+    ``fallback`` is only used when no assignment was found at all.
+
+    **Model size.** With ``m`` groups, ``n`` units to assign and ``K``
+    moment columns (``p`` covariates plus ``p`` squares, or plus all
+    ``p (p + 1) / 2`` products with ``second_moments="full"``), the model
+    has ``2 K + 1`` rows for each of the ``m (m - 1) / 2`` pairs of groups
+    over ``n m`` assignment variables and ``K`` absolute-value variables
+    per pair: its non-zeros grow as ``m**2 K n`` and its dense matrices,
+    which bound the memory, as ``m**4 K**2 n``, so as the fourth power of
+    the covariates with ``"full"``. For 300 units, 40 covariates, 8 groups
+    and ``"full"`` that is about 10 GB. The size is estimated before
+    building: a model that would not be built within the time left of
+    ``time_limit``, or would need more than about 2 GB, is skipped, and
+    the heuristic's assignment is returned with status
+    ``"model_too_large"`` and a :class:`~skassign.exceptions.SolverWarning`.
+    Building counts against ``time_limit``; the solver gets the time left
+    (none left: status ``"time_limit"``, without a bound).
 
     References
     ----------
@@ -193,7 +282,7 @@ class OptimalBalance(BaseSolverDesign):
         **BaseSolverDesign._parameter_constraints,
         "rho": [Interval(Real, 0, None, closed="left")],
         "second_moments": [StrOptions({"diagonal", "full"})],
-        "method": [StrOptions({"mip", "heuristic"})],
+        "method": [StrOptions({"auto", "exact", "mip", "heuristic"})],
         "heuristic_iter": [Interval(Integral, 0, None, closed="left"), None],
         "exchange_iter": [Interval(Integral, 0, None, closed="left"), None],
     }
@@ -205,7 +294,7 @@ class OptimalBalance(BaseSolverDesign):
         group_sizes=None,
         rho=0.5,
         second_moments="diagonal",
-        method="mip",
+        method="auto",
         solver=DIRECT_SCIP,
         solver_params=None,
         time_limit=60.0,
@@ -239,15 +328,29 @@ class OptimalBalance(BaseSolverDesign):
         )
         return _max_pairwise_discrepancy(means, seconds, self.rho)
 
-    def _uses_solver(self):
-        return self.method == "mip"
+    @property
+    def _solver_method(self):
+        """``method`` as the heuristic and the solver path read it."""
+        return "mip" if self.method in ("auto", "mip") else self.method
 
-    def _solve(self, X, sizes, fixed, rng):
-        _compile_search()
+    def _uses_solver(self):
+        return self.method in ("auto", "mip")
+
+    def _exact_path(self, problem):
+        """Whether to enumerate, and the node budget (None: no budget)."""
+        if self.method == "exact":
+            return True, None
+        if self.method != "auto":
+            return False, None
+        caps = problem.caps if problem.strata is None else problem.stratum_caps
+        count = count_assignments(problem.type_counts, caps, problem.classes)
+        return count <= _EXACT_MAX_COUNT, _EXACT_MAX_NODES
+
+    def _solve(self, X, sizes, fixed, rng, strata=None):
+        _compile_exact()
         start = time.perf_counter()
         heuristic_rng = child_rng(rng)
         seed = child_seed(rng)
-        deadline = None if self.time_limit is None else start + self.time_limit
         problem = _make_problem(
             X,
             sizes,
@@ -255,6 +358,7 @@ class OptimalBalance(BaseSolverDesign):
             self.rho,
             self.second_moments,
             self._arm_classes(sizes, fixed),
+            strata,
         )
         n_free = problem.free.shape[0]
 
@@ -263,17 +367,56 @@ class OptimalBalance(BaseSolverDesign):
             labels[problem.free] = free_labels
             return labels
 
+        self.n_iter_ = self.n_exchange_iter_ = 0
+        exact, budget = self._exact_path(problem)
+        if exact:
+            deadline = None if self.time_limit is None else start + self.time_limit
+            labels, _, n_nodes, complete = exact_search(
+                problem, max_nodes=budget, deadline=deadline
+            )
+            # Identical units at random, interchangeable groups named as the
+            # solver path names them.
+            labels = _canonical_labels(
+                spread_identical(labels, problem.types, heuristic_rng), problem
+            )
+            if complete:
+                # The bound is the objective as the design computes it (the
+                # search's own sums may differ in the last bit).
+                labels = full(labels)
+                return labels, SolveOutcome(
+                    "optimal",
+                    self._objective(X, labels),
+                    n_nodes=n_nodes,
+                    solver=_EXACT,
+                )
+            if self.method == "exact":
+                # The first leaf comes after n nodes: a deadline leaves one.
+                return full(labels), SolveOutcome(
+                    "time_limit", n_nodes=n_nodes, solver=_EXACT
+                )
+            # Over the budget: the problem is larger than its count says.
+        # The heuristic's kernel compiles (once per process) off the clock.
+        compiled = time.perf_counter()
+        _compile_search()
+        start += time.perf_counter() - compiled
+        deadline = None if self.time_limit is None else start + self.time_limit
+
         # Heuristic: tabu search, then exchange search.
         n_exchange = self.exchange_iter
         if n_exchange is None:
-            n_exchange = _default_exchange_iter(problem, self.method)
+            n_exchange = _default_exchange_iter(problem, self._solver_method)
+        if strata is not None:
+            # Re-splitting two groups exactly would ignore the strata.
+            n_exchange = 0
         n_iter = self.heuristic_iter
         if n_iter is None:
-            n_iter = _default_heuristic_iter(problem, self.method, n_exchange > 0)
+            n_iter = _default_heuristic_iter(
+                problem, self._solver_method, n_exchange > 0
+            )
         heuristic_deadline = deadline
-        if deadline is not None and self.method == "mip":
+        if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
-        warm = _random_labels(problem.caps, heuristic_rng)
+        warm = _random_labels(problem.caps, heuristic_rng, problem)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
         )
@@ -291,7 +434,7 @@ class OptimalBalance(BaseSolverDesign):
         if self.method == "heuristic" or n_free == 0 or warm_value == 0:
             # Nothing left to prove when no unit is free or the heuristic
             # reached zero; the heuristic alone offers no bound.
-            if self.method == "mip" or n_free == 0:
+            if self._solver_method == "mip" or n_free == 0:
                 return full(warm), SolveOutcome("optimal", warm_value, n_nodes=0)
             status = "heuristic"
             if self.n_iter_ < n_iter or self.n_exchange_iter_ < n_exchange:
@@ -301,21 +444,38 @@ class OptimalBalance(BaseSolverDesign):
         remaining = None
         if deadline is not None:
             remaining = max(deadline - time.perf_counter(), 1e-3)
-        model = build_model(problem)
+        reason = model_too_large(problem, remaining)
+        if reason is not None:
+            return full(warm), _keep_heuristic(reason, "model_too_large", warm_value)
         # Solvers accept constraint violations up to a feasibility tolerance
         # (1e-6 by default), which would let them report an objective near 0
         # for any assignment once the optimum is that small; tighten it to
-        # well below the warm start's objective.
-        result = self._solve_mip(
-            model.mip,
-            seed,
-            warm=warm_start(model, problem, warm),
-            time_limit=remaining,
-            tolerance=float(np.clip(1e-3 * warm_value, 1e-9, 1e-6)),
-            light=is_small(model),
-        )
+        # well below the warm start's objective (in the problem's units).
+        tolerance = float(np.clip(1e-3 * warm_value / problem.scale, 1e-9, 1e-6))
+        engine = check_solver(self.solver, integer=True)
+        try:
+            model = build_model(problem)
+            result = self._solve_mip(
+                model.mip,
+                seed,
+                warm=warm_start(model, problem, warm),
+                time_limit=remaining,
+                tolerance=tolerance,
+                light=is_small(model),
+                deadline=deadline,
+            )
+        except BuildTimeout:
+            # Let the limit warning say it: the heuristic's assignment, no bound.
+            return full(warm), SolveOutcome("time_limit", n_nodes=0, solver=engine)
+        except Exception as err:
+            if not _is_solver_failure(err):
+                raise
+            reason = f"{engine} failed ({' '.join(str(err).split())})"
+            return full(warm), _keep_heuristic(reason, "solver_error", warm_value)
         labels = labels_from_solution(result.values, model, problem, heuristic_rng)
         if warm_value < self._objective(X, full(labels)):
-            # Only cvxpy engines, which get no warm start, can end here.
+            # cvxpy engines get no warm start; a solver in numerical trouble
+            # may return a worse solution than its warm start.
             labels = warm
-        return full(labels), result
+        # The problem's objective is the design's divided by problem.scale.
+        return full(labels), replace(result, bound=result.bound * problem.scale)

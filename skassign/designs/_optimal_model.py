@@ -25,6 +25,17 @@ _MAX_SIGN_COLUMNS = 2
 # models their set-up costs more than it saves, the warm start is
 # (near-)optimal and branching closes the gap fastest.
 _SMALL_MODEL = 30
+# Cost of building the model, measured with 2e4-7e5 non-zeros on a loaded
+# machine (load 25 on 2 cores): SCIP's rows take 4-9 microseconds per
+# non-zero, the dense LinearMIP arrays 3e-8 to 1.6e-7 seconds per entry; the
+# arrays take 8 bytes per entry, SCIP about 100 bytes per non-zero. A model
+# whose estimated building time exceeds the time left, or whose memory
+# exceeds _MAX_MODEL_BYTES, is not built (see OptimalBalance, Notes).
+_SECONDS_PER_NONZERO = 4e-6
+_SECONDS_PER_ENTRY = 5e-8
+_BYTES_PER_NONZERO = 100
+_BYTES_PER_ENTRY = 8
+_MAX_MODEL_BYTES = 2e9
 
 
 def _sign_patterns(n_cols):
@@ -126,6 +137,88 @@ class _Model:
         return self.A.shape[2]
 
 
+def model_size(problem):
+    """Dense entries and non-zeros of the model of ``problem``, before building.
+
+    The layout of :func:`build_model`: with ``m`` groups, ``K`` moment
+    columns and ``n`` free units, every pair of groups has ``2 K + 1`` rows
+    (``2**K`` with the sign patterns) over ``n m`` binaries (one integer per
+    type of unit with two groups) and ``K`` absolute-value variables per
+    pair, so the dense arrays grow as ``m**4 K**2 n`` (``"full"`` second
+    moments: ``K`` quadratic in the covariates) and the non-zeros as
+    ``m**2 K n``.
+
+    Returns
+    -------
+    entries : float
+        Entries of the dense arrays (``A`` of :func:`_model_structure`, the
+        LinearMIP's ``A_ub`` and ``A_eq``).
+    nonzeros : float
+        Non-zero coefficients written to the solver.
+    """
+    n_free, n_cols = problem.F.shape
+    m = problem.n_groups
+    two_groups = m == 2
+    n_bin = problem.type_counts.shape[0] if two_groups else n_free * m
+    per_row = n_bin if two_groups else 2 * n_free
+    n_pairs = m * (m - 1) // 2
+    if n_cols <= _MAX_SIGN_COLUMNS:
+        n_rows, n_abs = n_pairs * 2**n_cols, 0
+    else:
+        n_rows, n_abs = n_pairs * (2 * n_cols + 1), n_pairs * n_cols
+    n_eq = 1 if two_groups else n_free + m
+    n_vars = n_bin + 1 + n_abs
+    entries = float(n_rows + n_eq) * n_vars + float(n_pairs) * n_cols * n_bin
+    nonzeros = float(n_rows) * (per_row + 1) + (n_bin if two_groups else 2 * n_bin)
+    return entries, nonzeros
+
+
+def model_too_large(problem, time_left):
+    """Why the model of ``problem`` should not be built (None if it may be).
+
+    Parameters
+    ----------
+    problem : _Problem
+        The problem.
+    time_left : float or None
+        Seconds left of the time limit (``None``: no limit).
+
+    Returns
+    -------
+    reason : str or None
+        The reason, for a warning.
+    """
+    entries, nonzeros = model_size(problem)
+    memory = entries * _BYTES_PER_ENTRY + nonzeros * _BYTES_PER_NONZERO
+    seconds = entries * _SECONDS_PER_ENTRY + nonzeros * _SECONDS_PER_NONZERO
+    if memory > _MAX_MODEL_BYTES:
+        return (
+            f"the model would need about {memory / 1e9:.1f} GB ({entries:.3g} "
+            f"matrix entries, {nonzeros:.3g} non-zeros)"
+        )
+    if time_left is not None and seconds > time_left:
+        return (
+            f"building the model ({nonzeros:.3g} non-zeros) would take about "
+            f"{seconds:.3g} s, more than the {max(time_left, 0.0):.3g} s left of "
+            "time_limit"
+        )
+    return None
+
+
+def _stratum_equalities(problem, two_groups):
+    """Rows ``A y = b`` fixing every stratum's count in every group (or None)."""
+    if problem.strata is None:
+        return None
+    n_strata, m = problem.stratum_caps.shape
+    if two_groups:
+        first_of = np.unique(problem.types, return_index=True)[1]
+        of_type = problem.strata[first_of]
+        A = (of_type[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+        return A, problem.stratum_caps[:, 0].astype(np.float64)
+    S = (problem.strata[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+    return np.kron(S, np.eye(m)), problem.stratum_caps.ravel().astype(np.float64)
+
+
 def build_model(problem):
     """Build the mixed-integer program of ``problem``: variables y, d and t.
 
@@ -158,6 +251,13 @@ def build_model(problem):
         A_eq[units, np.arange(n_bin)] = 1.0
         A_eq[n_free + groups, np.arange(n_bin)] = 1.0
         b_eq = np.concatenate([np.ones(n_free), problem.caps.astype(np.float64)])
+    equalities = _stratum_equalities(problem, two_groups)
+    if equalities is not None:
+        # Every stratum's count in every group is fixed (strata).
+        rows_h = np.zeros((equalities[0].shape[0], n_vars))
+        rows_h[:, :n_bin] = equalities[0]
+        A_eq = np.vstack([A_eq, rows_h])
+        b_eq = np.concatenate([b_eq, equalities[1]])
     rows, rhs = [], []
     for r in range(n_pairs):
         if signs is not None:

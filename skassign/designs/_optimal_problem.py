@@ -17,6 +17,54 @@ from skassign.metrics._balance import arm_pairs
 from skassign.utils.validation import interchangeable_groups
 
 
+def _power_of_two(value):
+    """Return the power of two at or above ``value`` (1 for 0 or non-finite)."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    return float(2.0 ** np.ceil(np.log2(value)))
+
+
+def _check_representable(X, rho, second_moments):
+    """Refuse covariates whose moments overflow double precision.
+
+    The objective is in the covariates' units (squared for the second
+    moments), so with values near 1e155 (or a huge ``rho``) it cannot be
+    represented; every assignment would look equally good.
+    """
+    largest = float(np.abs(X).max(initial=0.0))
+    n_samples, n_features = X.shape
+    with np.errstate(over="ignore"):
+        size = largest * n_samples * n_features
+        if rho > 0:
+            terms = n_features if second_moments == "diagonal" else n_features**2
+            size = size + 2.0 * rho * largest * largest * n_samples * terms
+    if not np.isfinite(size):
+        raise ValueError(
+            f"OptimalBalance cannot represent its objective for these covariates "
+            f"(largest |x| = {largest:.3g}, rho={rho:g}): the sums of squares "
+            "overflow double precision. Standardise the covariates first (a "
+            "StandardScaler in a Pipeline), as the method prescribes."
+        )
+
+
+def _distinct_rows(A):
+    """Distinct rows of a float matrix, in lexicographic order.
+
+    Returns what ``np.unique(A, axis=0, return_index=True,
+    return_inverse=True)`` returns after the unique rows, several times
+    faster on the small matrices of a fit (every bootstrap resample makes
+    two): the index of every distinct row's first occurrence and the
+    distinct row of every row.
+    """
+    order = np.lexsort(A.T[::-1])
+    ordered = A[order]
+    new = np.ones(A.shape[0], dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(A.shape[0], dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
 def _moment_columns(X, rho, second_moments):
     """Weighted moment columns whose group means enter the objective.
 
@@ -54,22 +102,24 @@ def _moment_columns(X, rho, second_moments):
             cols.append(X[:, iu] * X[:, ju])
             weights.append(np.where(iu == ju, float(rho), 2.0 * rho))
     F = np.hstack(cols) * np.concatenate(weights)
+    # Columns below 1e-12 of the largest are dropped as noise, whatever the
+    # covariates' units (powers of two rescale exactly).
+    scale = _power_of_two(np.abs(F).max(initial=0.0))
+    F = F / scale
     magnitude = np.abs(F).max(axis=0)
     F = F - F.mean(axis=0)
-    scale = np.abs(F).max(axis=0)
-    keep = scale > 1e-12 * np.maximum(magnitude, 1.0)
+    spread = np.abs(F).max(axis=0)
+    keep = spread > 1e-12 * np.maximum(magnitude, 1.0)
     if not keep.any():
         return np.zeros((X.shape[0], 1))
-    F, scale = F[:, keep], scale[keep]
-    unit = F / scale
+    F, spread = F[:, keep], spread[keep]
+    unit = F / spread
     # Fix the sign by the first clearly non-zero entry: |diff| ignores sign.
     first = np.argmax(np.abs(unit) > 1e-9, axis=0)
     unit *= np.sign(unit[first, np.arange(unit.shape[1])])
-    _, first_of, inverse = np.unique(
-        np.round(unit, 12).T, axis=0, return_index=True, return_inverse=True
-    )
-    merged = np.bincount(inverse.ravel(), weights=scale)
-    return unit[:, first_of] * merged
+    first_of, inverse = _distinct_rows(np.round(unit, 12).T)
+    merged = np.bincount(inverse, weights=spread)
+    return unit[:, first_of] * (merged * scale)
 
 
 @dataclass
@@ -84,15 +134,31 @@ class _Problem:
     caps: np.ndarray  # (m,) free places per group
     free: np.ndarray  # indices of the free units
     classes: list  # lists of interchangeable groups (>= 2 each)
+    scale: float = 1.0  # the design's objective is scale times the problem's
+    # With strata: stratum of every free unit, and free places per stratum
+    # and group (swaps stay within a stratum, the model counts them).
+    strata: np.ndarray | None = None
+    stratum_caps: np.ndarray | None = None
 
     @property
     def n_groups(self):
         return self.sizes.shape[0]
 
 
-def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
-    """Moment columns, fixed-unit sums, capacities and symmetry classes."""
+def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes, strata=None):
+    """Moment columns, fixed-unit sums, capacities and symmetry classes.
+
+    With ``strata`` (a :class:`~skassign.utils._strata.Strata`), units of
+    different strata are never of one type, and no symmetry between groups
+    is assumed (the strata's counts need not be symmetric).
+    """
+    _check_representable(X, rho, second_moments)
     F = _moment_columns(X, rho, second_moments)
+    # The solver sees coefficients of order 1 whatever the covariates' units:
+    # the problem's objective is the design's divided by ``scale``, a power
+    # of two (exact).
+    scale = _power_of_two(np.abs(F).max(initial=0.0))
+    F = F / scale
     m = sizes.shape[0]
     is_fixed = fixed >= 0
     C = np.zeros((m, F.shape[1]))
@@ -101,7 +167,16 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
     groups = interchangeable_groups(arm_classes).values()
     classes = [arms for arms in groups if len(arms) > 1]
     free = np.flatnonzero(~is_fixed)
-    types, type_counts = _unit_types(F[free])
+    codes = caps_h = None
+    keys = F[free]
+    if strata is not None:
+        codes = strata.codes[free]
+        f_hg = np.zeros_like(strata.counts)
+        np.add.at(f_hg, (strata.codes[is_fixed], fixed[is_fixed]), 1)
+        caps_h = (strata.counts - f_hg).astype(np.int64)
+        keys = np.column_stack([keys, codes])
+        classes = []
+    types, type_counts = _unit_types(keys)
     return _Problem(
         F=F[free],
         types=types,
@@ -111,6 +186,9 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
         caps=(sizes - n_fixed).astype(np.int64),
         free=free,
         classes=classes,
+        scale=scale,
+        strata=codes,
+        stratum_caps=caps_h,
     )
 
 
@@ -125,11 +203,11 @@ def _unit_types(F):
     """
     if F.shape[0] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _, first_of, inverse = np.unique(F, axis=0, return_index=True, return_inverse=True)
+    first_of, inverse = _distinct_rows(F)
     order = np.argsort(first_of, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.shape[0])
-    types = rank[inverse.ravel()].astype(np.int64)
+    types = rank[inverse].astype(np.int64)
     return types, np.bincount(types).astype(np.int64)
 
 
@@ -176,5 +254,16 @@ def _canonical_labels(labels, problem):
     return labels
 
 
-def _random_labels(caps, rng):
-    return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+def _random_labels(caps, rng, problem=None):
+    """Return random labels of the free units filling ``caps``.
+
+    With strata (``problem.strata``), every stratum fills its own places in
+    every group.
+    """
+    if problem is None or problem.strata is None:
+        return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+    labels = np.empty(problem.strata.shape[0], dtype=np.int64)
+    for h, caps_h in enumerate(problem.stratum_caps):
+        in_h = np.flatnonzero(problem.strata == h)
+        labels[in_h] = rng.permutation(np.repeat(np.arange(caps.shape[0]), caps_h))
+    return labels

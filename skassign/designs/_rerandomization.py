@@ -10,13 +10,38 @@ from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 from skassign.base import BaseDesign, draw_assignments
-from skassign.metrics._balance import _mahalanobis_total_batch, _whitening
+from skassign.metrics._balance import _mahalanobis_total_batch, _whitened
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval
 
 __all__ = ["Rerandomization"]
 
 _DEFAULT_ACCEPTANCE_PROB = 0.1
+
+
+def _nothing_to_rerandomise(sizes, fixed, rank):
+    """Why every assignment has the same imbalance, or None if they differ.
+
+    With at most one group left with free places there is a single
+    completion of ``fixed``; with covariates whose covariance has rank
+    ``n_samples - 1`` (``n_features >= n_samples - 1`` in general position)
+    the whitened covariates span every centred vector, so ``M`` depends on
+    the group sizes only.
+    """
+    n_samples = fixed.shape[0]
+    n_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0])
+    if np.count_nonzero(sizes - n_fixed) <= 1:
+        return (
+            "fixed_labels leaves a single way to complete the assignment "
+            f"({int(np.count_nonzero(fixed < 0))} free units, all in one group)"
+        )
+    if rank >= n_samples - 1:
+        return (
+            f"the covariates span all {n_samples - 1} directions the "
+            f"{n_samples} units allow (n_features >= n_samples - 1); use fewer "
+            "covariates, for example a few principal components"
+        )
+    return None
 
 
 @fill_doc
@@ -34,7 +59,9 @@ class Rerandomization(BaseDesign):
     others, as with a full set of one-hot columns): the large-sample
     distribution of ``M`` under complete randomisation. With more than two
     groups the largest pairwise ``M`` must pass; its acceptance rate is then
-    below ``p_a``. Draws are evaluated in vectorised batches.
+    below ``p_a``. Draws are evaluated in vectorised batches. With
+    ``strata`` given to ``fit``, every draw spreads every stratum evenly over
+    the groups (rerandomisation within strata).
 
     Because the accepted assignment is still random, a randomisation test
     that re-draws from the same design is exact
@@ -141,18 +168,37 @@ class Rerandomization(BaseDesign):
             return 0.0
         return float(stats.chi2.ppf(prob, df=rank))
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # M lives in the span of the covariance: its rank, not n_features,
         # gives the chi-square degrees of freedom.
-        whitening = _whitening(X)
-        self.threshold_ = self._threshold(whitening.shape[1])
-        Z = X @ whitening
+        Z = _whitened(X)
+        self.threshold_ = self._threshold(Z.shape[1])
+        reason = _nothing_to_rerandomise(sizes, fixed, Z.shape[1])
+        if reason is not None:
+            labels = draw_assignments(sizes, fixed, rng)
+            self.n_draws_ = 1
+            value = _mahalanobis_total_batch(
+                Z, labels[None, :], sizes.astype(np.float64)
+            )[0]
+            if value > self.threshold_:
+                warnings.warn(
+                    f"{reason}: every assignment has the same imbalance "
+                    f"({value:.4g}), above threshold={self.threshold_:.4g}, so "
+                    "rerandomisation cannot improve balance and more draws "
+                    "would not help. Returning one complete randomisation.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return labels
         sizes_f = sizes.astype(np.float64)
         batch = int(np.clip(2**16 // X.shape[0], 16, 4096))
         best, best_value, drawn = None, np.inf, 0
         while drawn < self.max_draws:
             n_draws = min(batch, self.max_draws - drawn)
-            draws = draw_assignments(sizes, fixed, rng, n_draws)
+            if strata is None:
+                draws = draw_assignments(sizes, fixed, rng, n_draws)
+            else:
+                draws = strata.draw(fixed, rng, n_draws)
             values = _mahalanobis_total_batch(Z, draws, sizes_f)
             accepted = np.flatnonzero(values <= self.threshold_)
             if accepted.size:

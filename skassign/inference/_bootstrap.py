@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skassign._sampling import add_note, refit_labels
+from skassign._sampling import add_note, refit_labels, validated_once
 from skassign.inference._resampling import BaseResamplingTest
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._parallel import parallel_in_order
@@ -183,13 +183,22 @@ class BootstrapTest(BaseResamplingTest):
     """
 
     _null_name = "bootstrap"
+    _summary_columns = (
+        "delta",
+        "n_bootstrap",
+        "avg_delta_bootstrap",
+        "std_delta_bootstrap",
+    )
 
     def _resample(self, X, assignment, n_groups, fit_params):
         n_samples = assignment.shape[0]
         seeds = spawn_seeds(self.random_state, self.n_resamples)
-        with progress_bar(
-            self.progress, total=len(seeds), desc="bootstrap", unit="fit"
-        ) as bar:
+        with (
+            progress_bar(
+                self.progress, total=len(seeds), desc="bootstrap", unit="fit"
+            ) as bar,
+            validated_once(self.design),
+        ):
             results = parallel_in_order(
                 _bootstrap_draw,
                 [

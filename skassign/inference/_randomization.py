@@ -9,6 +9,7 @@ import numpy as np
 from skassign._sampling import sample_assignments
 from skassign.inference._resampling import BaseResamplingTest
 from skassign.utils._docstrings import fill_doc
+from skassign.utils.validation import check_fixed_labels
 
 __all__ = ["RandomizationTest"]
 
@@ -22,6 +23,35 @@ def _canonical_splits(labels):
         rank[np.argsort(first)] = np.arange(first.shape[0])
         canonical[b] = rank[inverse]
     return canonical
+
+
+_MIN_DRAWS_DETERMINISTIC = 20
+
+
+def _check_fixed_agree(fit_params, assignment, n_groups):
+    """Refuse ``fixed_labels`` that contradict the observed assignment.
+
+    The re-drawn assignments keep the fixed units in their groups, so an
+    observed assignment that moves one of them cannot come from the design
+    the test re-draws from: its p-value would refer to another experiment.
+    """
+    for key, value in (fit_params or {}).items():
+        if key != "fixed_labels" and not key.endswith("__fixed_labels"):
+            continue
+        if value is None:
+            continue
+        fixed = check_fixed_labels(value, assignment.shape[0], n_groups)
+        wrong = np.flatnonzero((fixed >= 0) & (fixed != assignment))
+        if wrong.size:
+            i = int(wrong[0])
+            raise ValueError(
+                f"{key} fixes unit {i} in group {int(fixed[i])} but the observed "
+                f"assignment puts it in group {int(assignment[i])} ({wrong.size} "
+                "unit(s) disagree): the design with these fixed units cannot have "
+                "produced this assignment, so the re-drawn assignments are not "
+                "its randomisation distribution. Pass the fixed_labels the "
+                "assignment was made with."
+            )
 
 
 @fill_doc
@@ -158,8 +188,10 @@ class RandomizationTest(BaseResamplingTest):
     """
 
     _null_name = "re-randomised"
+    _summary_columns = ("statistic", "n_randomizations", "null_mean", "null_std")
 
     def _resample(self, X, assignment, n_groups, fit_params):
+        _check_fixed_agree(fit_params, assignment, n_groups)
         labels = sample_assignments(
             self.design,
             X,
@@ -178,7 +210,9 @@ class RandomizationTest(BaseResamplingTest):
     def _diagnose_resamples(self, labels, assignment):
         n_draws = labels.shape[0]
         splits = np.unique(_canonical_splits(labels), axis=0)
-        if splits.shape[0] == 1:
+        # A few draws of a random design can coincide by chance; only many
+        # identical splits show that the design is deterministic.
+        if splits.shape[0] == 1 and n_draws >= _MIN_DRAWS_DETERMINISTIC:
             raise ValueError(
                 f"The design returned the same split of the units in all "
                 f"{n_draws} draws (only which group is treated changes): "

@@ -193,15 +193,36 @@ def _ks_distance(A, B):
     return out
 
 
-def _whitening(X):
-    """Matrix ``W`` with ``W @ W.T`` the pseudo-inverse of the covariance of X."""
-    if X.shape[0] < 2:
-        return np.zeros((X.shape[1], 0))
-    cov = np.atleast_2d(np.cov(X, rowvar=False, ddof=1))
-    eigval, eigvec = np.linalg.eigh(cov)
-    tol = max(eigval.max(initial=0.0), 0.0) * max(cov.shape) * np.finfo(float).eps
+def _whitened(X):
+    """Covariates whitened by the pseudo-inverse of their covariance.
+
+    Returns ``Z`` (centred, of shape (n_samples, r)) with ``Z.T @ Z / (n - 1)``
+    the identity, ``r`` the rank of the covariance of ``X``: Mahalanobis
+    distances of group means of ``X`` are Euclidean distances of group means
+    of ``Z``. Every column is first divided by its largest magnitude and
+    standardised, so the result does not depend on the units of any
+    covariate: the rank decision compares correlations, and a covariate in
+    milligrams next to one in tonnes neither hides the other nor overflows.
+    Constant columns are dropped.
+    """
+    n_samples, n_features = X.shape
+    if n_samples < 2:
+        return np.zeros((n_samples, 0))
+    magnitude = np.abs(X).max(axis=0)
+    magnitude[magnitude == 0] = 1.0
+    U = X / magnitude
+    U = U - U.mean(axis=0)
+    sd = np.sqrt(np.einsum("ij,ij->j", U, U) / (n_samples - 1))
+    # A constant column leaves rounding noise of relative size ~eps.
+    varying = sd > 1e3 * np.finfo(float).eps
+    if not varying.any():
+        return np.zeros((n_samples, 0))
+    U = U[:, varying] / sd[varying]
+    corr = np.atleast_2d(U.T @ U / (n_samples - 1))
+    eigval, eigvec = np.linalg.eigh(corr)
+    tol = max(eigval.max(initial=0.0), 0.0) * max(corr.shape) * np.finfo(float).eps
     keep = eigval > max(tol, 1e-300)
-    return eigvec[:, keep] / np.sqrt(eigval[keep])
+    return U @ (eigvec[:, keep] / np.sqrt(eigval[keep]))
 
 
 def _mahalanobis_total_batch(Z, assignments, sizes):
@@ -210,7 +231,7 @@ def _mahalanobis_total_batch(Z, assignments, sizes):
     Parameters
     ----------
     Z : ndarray of shape (n_samples, r)
-        Whitened covariates (``X @ _whitening(X)``).
+        Whitened covariates (:func:`_whitened`).
     assignments : ndarray of shape (n_draws, n_samples)
         Labels ``0..n_groups-1`` of each draw, all with group sizes ``sizes``.
     sizes : ndarray of shape (n_groups,)
@@ -285,7 +306,7 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
     Xv, _, arms, inverse = _check_X_labels(X, labels)
     sizes = np.bincount(inverse).astype(np.float64)
     if covariance == "total":
-        Z = Xv @ _whitening(Xv)
+        Z = _whitened(Xv)
         return float(_mahalanobis_total_batch(Z, inverse[None, :], sizes)[0])
     worst = 0.0
     for g, h in arm_pairs(arms.size):
@@ -310,22 +331,27 @@ def _group_moments(X, inverse, n_arms, second_moments):
     onehot = np.zeros((n_arms, X.shape[0]))
     onehot[inverse, np.arange(X.shape[0])] = 1.0
     onehot /= sizes[:, None]
-    if second_moments == "diagonal":
-        products = X * X
-    else:
-        products = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
-    return onehot @ X, onehot @ products
+    # Squares of huge covariates overflow; they only matter with rho > 0,
+    # where the discrepancy is then honestly inf (see _max_pairwise_...).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if second_moments == "diagonal":
+            products = X * X
+        else:
+            products = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+        return onehot @ X, onehot @ products
 
 
 def _max_pairwise_discrepancy(means, seconds, rho):
     """``max_{g<h} |m_g - m_h|_1 + rho |M_g - M_h|_1`` from group moments."""
     worst = 0.0
     for g, h in arm_pairs(means.shape[0]):
-        value = (
-            np.abs(means[g] - means[h]).sum()
-            + rho * np.abs(seconds[g] - seconds[h]).sum()
-        )
-        worst = max(worst, float(value))
+        value = np.abs(means[g] - means[h]).sum()
+        if rho:
+            # Skipped for rho=0: squares of huge covariates overflow.
+            value = value + rho * np.abs(seconds[g] - seconds[h]).sum()
+        # NaN (from overflow) propagates instead of losing to max().
+        if not float(value) <= worst:
+            worst = float(value)
     return worst
 
 

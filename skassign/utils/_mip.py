@@ -23,6 +23,7 @@ from skassign.utils._solver import (
     DIRECT_SCIP,
     SolveResult,
     import_pyscipopt,
+    set_scip_params,
 )
 
 __all__ = ["LinearMIP", "solve_cvxpy", "solve_mip", "solve_scip"]
@@ -83,7 +84,11 @@ def _scip_rows(model, ps, x, A, b, equal):
         model.addCons(expr == float(rhs) if equal else expr <= float(rhs))
 
 
-def _solve_with_scip(mip, options, warm):
+class BuildTimeout(Exception):
+    """Building the model used up the time limit (the solver did not run)."""
+
+
+def _solve_with_scip(mip, options, warm, deadline=None):
     ps = import_pyscipopt()
     model = ps.Model()
     if options.verbose < 2:
@@ -100,12 +105,19 @@ def _solve_with_scip(mip, options, warm):
         model.setPresolve(ps.SCIP_PARAMSETTING.OFF)
         model.setHeuristics(ps.SCIP_PARAMSETTING.OFF)
         model.setSeparating(ps.SCIP_PARAMSETTING.OFF)
-    model.setParams(options.params)
+    set_scip_params(model, options.params)
     if warm is not None:
         solution = model.createSol()
         for var, value in zip(x, warm, strict=True):
             model.setSolVal(solution, var, float(value))
         model.addSol(solution, free=True)
+    if deadline is not None:
+        # Building counts against the time limit: the solver gets what is left.
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise BuildTimeout(f"building the model took {-left:.3g} s too long")
+        limit = min(float(options.params.get("limits/time", np.inf)), left)
+        model.setParam("limits/time", max(limit, 1e-3))
     # Releasing the GIL lets thread-based joblib backends solve in parallel.
     return solve_scip(model, x, nogil=True)
 
@@ -140,7 +152,7 @@ def _solve_with_cvxpy(mip, options):
     return solve_cvxpy(problem, x, options.engine, options.params, options.limits)
 
 
-def solve_mip(mip, options, *, warm=None):
+def solve_mip(mip, options, *, warm=None, deadline=None):
     """Build ``mip`` in the engine of ``options`` and solve it.
 
     Parameters
@@ -153,6 +165,10 @@ def solve_mip(mip, options, *, warm=None):
     warm : ndarray of shape (n_vars,) or None, default=None
         A feasible solution to start from (SCIP only; cvxpy offers no
         portable warm start for integer programs).
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value by which solving must end (SCIP only):
+        the solver gets the time left after building the model, and
+        :class:`BuildTimeout` is raised if none is left.
 
     Returns
     -------
@@ -175,7 +191,7 @@ def solve_mip(mip, options, *, warm=None):
     ('optimal', [1.0, 0.0])
     """
     if options.engine == DIRECT_SCIP:
-        return _solve_with_scip(mip, options, warm)
+        return _solve_with_scip(mip, options, warm, deadline)
     return _solve_with_cvxpy(mip, options)
 
 
@@ -209,6 +225,10 @@ def solve_scip(model, variables, *, nogil=False):
         ) from err
     elapsed = time.perf_counter() - start
     raw = model.getStatus()
+    if raw == "userinterrupt":
+        # SCIP catches SIGINT (Ctrl-C) while it solves and stops quietly;
+        # hand the interrupt back to the caller, as Python would.
+        raise KeyboardInterrupt("SCIP was interrupted (Ctrl-C)")
     values = None
     objective = float("inf")
     if model.getNSols() > 0:

@@ -210,6 +210,9 @@ def solver_options(
             params["limits/time"] = max(float(time_limit), 1e-3)
         if node_limit is not None:
             params["limits/nodes"] = int(node_limit)
+        if solver_params:
+            # Refuse a parameter SCIP does not know now, before any work.
+            set_scip_params(import_pyscipopt().Model(), solver_params)
         params.update(solver_params or {})
     else:
         limited = time_limit is not None or node_limit is not None or mip_gap > 0
@@ -355,6 +358,50 @@ def import_pyscipopt():
             "solver by name (for example solver='HIGHS')."
         ) from err
     return pyscipopt
+
+
+def set_scip_params(model, settings, *, name="solver_params"):
+    """Set SCIP parameters, naming the parameter SCIP refuses.
+
+    PySCIPOpt raises ``KeyError: 'Not a valid parameter name'`` (or a bare
+    ``ValueError``) without saying which entry of the dictionary is wrong.
+
+    Parameters
+    ----------
+    model : pyscipopt.Model
+        The model.
+    settings : dict
+        SCIP parameter names and values.
+    name : str, default="solver_params"
+        What the user calls these settings, for the message.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a SCIP parameter or its value is not valid.
+
+    Examples
+    --------
+    >>> import pyscipopt
+    >>> from skassign.utils._solver import set_scip_params
+    >>> set_scip_params(pyscipopt.Model(), {"no/such": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: solver_params: 'no/such' is not a SCIP parameter ...
+    """
+    for key, value in settings.items():
+        try:
+            model.setParam(key, value)
+        except KeyError:
+            raise ValueError(
+                f"{name}: {key!r} is not a SCIP parameter (names look like "
+                "'limits/solutions'; see SCIP's parameter list)."
+            ) from None
+        except (ValueError, TypeError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ValueError(
+                f"{name}: SCIP refuses {key}={value!r} ({first})."
+            ) from None
 
 
 def check_solver(solver, *, integer):

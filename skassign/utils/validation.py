@@ -50,7 +50,13 @@ def _integer_vector(values, name):
             f"{name} must contain integer group numbers; got values of dtype "
             f"{arr.dtype}."
         )
-    missing = ~np.isfinite(arr)
+    infinite = np.flatnonzero(np.isinf(arr))
+    if infinite.size:
+        raise ValueError(
+            f"{name} has an infinite value at position {int(infinite[0])}; use a "
+            "group number, or -1 (or NaN) for a unit still to assign."
+        )
+    missing = np.isnan(arr)
     present = arr[~missing]
     if not np.all(np.floor(present) == present):
         raise ValueError(f"{name} must contain integers; got non-integral values.")
@@ -359,6 +365,50 @@ def check_labels(labels, n_samples=None, *, n_groups=None, name="labels"):
     return converted
 
 
+def _temporal_columns_error(X, name="X"):
+    """Return a ValueError naming the date/time columns of ``X``, or None.
+
+    numpy cannot convert dates and times to covariates (it raises a
+    ``DTypePromotionError`` that names no column); this says which columns
+    to convert.
+
+    Parameters
+    ----------
+    X : array-like
+        Covariates as given by the user.
+    name : str, default="X"
+        Name used in the message.
+
+    Returns
+    -------
+    error : ValueError or None
+        The error to raise, or ``None`` if ``X`` holds no dates or times.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skassign.utils.validation import _temporal_columns_error
+    >>> X = pd.DataFrame({"w": [1.0, 2.0], "day": pd.to_datetime(["2024-01-01"] * 2)})
+    >>> print(_temporal_columns_error(X))  # doctest: +ELLIPSIS
+    X has date or time values in column(s) 'day'; ...
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        columns = [str(c) for c, dtype in dtypes.items() if dtype.kind in "mM"]
+        where = f"in column(s) {', '.join(map(repr, columns))}"
+    else:
+        kind = np.asarray(X).dtype.kind if not hasattr(X, "tocsr") else "f"
+        columns = [name] if kind in "mM" else []
+        where = ""
+    if not columns:
+        return None
+    return ValueError(
+        f"{name} has date or time values {where}".rstrip()
+        + "; convert them to numbers first (for example days since a reference "
+        "date, or the month as a category) or drop them."
+    )
+
+
 def check_covariates(X, name="X"):
     """Validate covariates for a metric: numeric, 2-D, finite.
 
@@ -390,6 +440,11 @@ def check_covariates(X, name="X"):
         names = None
     try:
         Xv = check_array(X, dtype=np.float64, ensure_2d=False, input_name=name)
+    except TypeError as err:
+        temporal = _temporal_columns_error(X, name)
+        if temporal is not None:
+            raise temporal from err
+        raise
     except ValueError as err:
         if "convert" in str(err):
             raise ValueError(

@@ -621,18 +621,19 @@ def test_fallback_design_is_used_on_solver_failure(monkeypatch):
 
     monkeypatch.setattr(base, "solve_mip", broken)
     X = np.random.default_rng(0).normal(size=(11, 2))
-    with pytest.raises(SolverError):
-        OptimalBalance(random_state=0).fit(X)
-    design = OptimalBalance(
-        group_sizes=[4, 7], fallback=CompleteRandomization(), random_state=0
-    )
-    with pytest.warns(SolverWarning, match="Falling back to CompleteRandomization"):
-        design.fit(X, fixed_labels=[1] + [-1] * 10)
-    assert design.status_ == "fallback"
-    assert isinstance(design.fallback_, CompleteRandomization)
-    assert np.bincount(design.labels_).tolist() == [4, 7]
-    assert design.labels_[0] == 1
-    assert design.objective_ == moment_discrepancy(X, design.labels_)
+    # The heuristic already holds a feasible assignment when the solver
+    # fails: it is returned (better than any fallback), with a warning.
+    for fallback in (None, CompleteRandomization()):
+        design = OptimalBalance(
+            group_sizes=[4, 7], method="mip", fallback=fallback, random_state=0
+        )
+        with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
+            design.fit(X, fixed_labels=[1] + [-1] * 10)
+        assert design.status_ == "solver_error"
+        assert design.fallback_ is None
+        assert np.bincount(design.labels_).tolist() == [4, 7]
+        assert design.labels_[0] == 1
+        assert design.objective_ == moment_discrepancy(X, design.labels_)
 
 
 def test_heuristic_improves_on_complete_randomisation():
@@ -679,9 +680,13 @@ def test_pandas_pipeline_and_reproducibility():
 
 def test_verbose_prints_stages(capsys):
     X = np.random.default_rng(0).normal(size=(12, 2))
-    OptimalBalance(verbose=1, random_state=0).fit(X)
+    OptimalBalance(method="mip", verbose=1, random_state=0).fit(X)
     printed = capsys.readouterr().out
     assert "heuristic" in printed and "status optimal" in printed
+    OptimalBalance(verbose=1, random_state=0).fit(X)
+    printed = capsys.readouterr().out
+    assert "branch and bound: status optimal" in printed
+    assert "heuristic" not in printed
 
 
 def test_all_units_fixed():
@@ -697,7 +702,7 @@ def test_all_units_fixed():
     [
         ({"rho": -1.0}, "rho"),
         ({"second_moments": "upper"}, "second_moments"),
-        ({"method": "exact"}, "method"),
+        ({"method": "exhaustive"}, "method"),
         ({"time_limit": 0}, "time_limit"),
         ({"node_limit": 0}, "node_limit"),
         ({"fallback": "random"}, "fallback"),
