@@ -1,6 +1,7 @@
 """Designs: estimators that assign units to treatment groups."""
 
 from skassign.designs._complete import BlockRandomization, CompleteRandomization
+from skassign.designs._glm_optimal import GLMOptimal
 from skassign.designs._minmse import MinMSE
 from skassign.designs._optimal import OptimalBalance
 from skassign.designs._rerandomization import Rerandomization
@@ -8,6 +9,7 @@ from skassign.designs._rerandomization import Rerandomization
 __all__ = [
     "BlockRandomization",
     "CompleteRandomization",
+    "GLMOptimal",
     "MinMSE",
     "OptimalBalance",
     "Rerandomization",
