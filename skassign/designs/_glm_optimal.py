@@ -557,7 +557,8 @@ class GLMOptimal(BaseDesign):
         self.n_iter_, self.n_restarts_, self.n_evaluations_ = n_iter, n_restarts, n_eval
         random = draw_assignments(start_sizes, fixed, rng, n_draws=N_RANDOM_REFERENCE)
         reference = np.median([model.log_criterion(r) for r in random])
-        self.efficiency_vs_random_ = float(np.exp(reference - self._best_value))
+        with np.errstate(over="ignore"):
+            self.efficiency_vs_random_ = float(np.exp(reference - self._best_value))
         return labels
 
     def _objective(self, X, labels):
