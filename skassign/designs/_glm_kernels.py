@@ -195,11 +195,43 @@ def _low_rank(k, units, old, new, nchg, W, X, n_arms, A, scratch, want_solve):
 
 
 @njit(cache=True, nogil=True)
-def _graded_after(k, logw, X, labels, n_arms, units, new, nchg):
-    """Exact log-determinant and log-trace of draw ``k`` after a move."""
+def _exact_after(k, W, logw, shift, X, geo, labels, n_arms, units, new, nchg, try_fast):
+    """Log-determinant and log-trace of draw ``k`` after a move, from the rows.
+
+    The shifted matrix is summed afresh (``O(n K^2)``, no cancellation) and
+    factorised if well conditioned; otherwise the graded QR decides.
+    """
+    Xs, G, ldoff = geo
     lab = labels.copy()
     for c in range(nchg):
         lab[units[c]] = new[c]
+    if try_fast:
+        n, p = X.shape
+        K = n_arms + p
+        Sk = np.zeros((K, K))
+        inv = np.empty((K, K))
+        u = np.empty(K)
+        for i in range(n):
+            w = W[k, i, lab[i]]
+            if w == 0.0:
+                continue
+            u[:] = 0.0
+            u[lab[i]] = 1.0
+            for a in range(p):
+                u[n_arms + a] = Xs[i, a]
+            for a in range(K):
+                wa = w * u[a]
+                for b in range(a, K):
+                    Sk[a, b] += wa * u[b]
+        for a in range(K):
+            for b in range(a):
+                Sk[a, b] = Sk[b, a]
+        logdet, ok = fast_logdet_inverse(Sk, inv)
+        if ok:
+            return (
+                logdet + K * shift[k] + ldoff,
+                np.log(_trace_g(inv, G)) - shift[k],
+            )
     return graded_logdet_logtrace(logw[k], X, lab, n_arms)
 
 
@@ -243,7 +275,10 @@ def evaluate_move(
                 k, units, old, new, nchg, W, Xs, n_arms, A, scratch, crit == 1
             )
         if det == -1.0:
-            gl, gt = _graded_after(k, logw, X, labels, n_arms, units, new, nchg)
+            gl, gt = _exact_after(
+                k, W, logw, shift, X, geo, labels, n_arms, units, new, nchg,
+                not graded[k],
+            )
             values[k] = -gl if crit == 0 else gt
             continue
         if not (det > 0.0):
