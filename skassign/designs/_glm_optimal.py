@@ -16,7 +16,6 @@ from scipy import stats
 from sklearn.utils import check_random_state
 
 from skassign.base import BaseDesign, draw_assignments
-from skassign.designs import _glm_kernels as kern
 from skassign.exceptions import InfeasibleDesignError
 from skassign.metrics._glm import FAMILIES, GLMModel
 from skassign.utils._param_validation import Interval, StrOptions
@@ -55,6 +54,10 @@ class GLMProblem:
     """
 
     def __init__(self, model, labels):
+        # numba compiles (or loads) the kernels on first use only
+        from skassign.designs import _glm_kernels
+
+        self._k = _glm_kernels
         self.model = model
         self.X = np.ascontiguousarray(model.X)
         self.n_arms = model.n_arms
@@ -76,11 +79,11 @@ class GLMProblem:
     def reset(self, labels):
         """Rebuild everything from ``labels`` (the full ``O(N n K^2)`` build)."""
         self.labels = np.array(labels, dtype=np.int64)
-        kern.build_all(
+        self._k.build_all(
             self.W, self.logw, self.shift, self.X, self.geo, self.labels,
             self.n_arms, self.S, self.A, self.ld, self.lt, self.graded,
         )
-        self.counts, self.sums, self.outer = kern.imbalance_stats(
+        self.counts, self.sums, self.outer = self._k.imbalance_stats(
             self.X, self.labels, self.n_arms
         )
         self.value = self.objective()
@@ -88,8 +91,8 @@ class GLMProblem:
     def objective(self):
         """Log criterion of the current allocation."""
         return float(
-            kern.combine(
-                kern.draw_values(self.ld, self.lt, self.crit),
+            self._k.combine(
+                self._k.draw_values(self.ld, self.lt, self.crit),
                 self.variant,
             )
         )
@@ -104,23 +107,23 @@ class GLMProblem:
         """Change of the log criterion if ``move`` were applied."""
         units, old, new, nchg = self._move(move)
         values = np.empty(self.W.shape[0])
-        after = kern.evaluate_move(
+        after = self._k.evaluate_move(
             units, old, new, nchg, self.W, self.logw, self.shift, self.X,
             self.geo, self.labels, self.n_arms, self.A, self.ld, self.lt,
             self.graded, self.crit, self.variant, values,
-            kern.make_scratch(self.model.n_params),
+            self._k.make_scratch(self.model.n_params),
         )
         return float(after) - self.value
 
     def imbalance(self):
         """Mahalanobis imbalance (arms' own covariances) of the allocation."""
-        return float(kern.imbalance(self.counts, self.sums, self.outer))
+        return float(self._k.imbalance(self.counts, self.sums, self.outer))
 
     def imbalance_after(self, move):
         """Imbalance if ``move`` were applied."""
         units, old, new, nchg = self._move(move)
         return float(
-            kern.imbalance_after(
+            self._k.imbalance_after(
                 self.X, units, old, new, nchg, self.counts, self.sums, self.outer
             )
         )
@@ -128,12 +131,12 @@ class GLMProblem:
     def apply(self, move):
         """Apply ``move``; returns the new log criterion."""
         units, old, new, nchg = self._move(move)
-        kern.apply_move(
+        self._k.apply_move(
             units, old, new, nchg, self.W, self.logw, self.shift, self.X,
             self.geo, self.labels, self.n_arms, self.S, self.A, self.ld, self.lt,
             self.graded,
         )
-        kern.apply_stats(
+        self._k.apply_stats(
             self.X, units, old, new, nchg, self.counts, self.sums, self.outer
         )
         self.value = self.objective()
@@ -158,9 +161,9 @@ class GLMProblem:
 
     def local_search(self, free, *, free_sizes, min_size, max_imbalance, seed,
                      mode=0, target=0.0, max_evals=_NO_LIMIT):
-        """Compiled first-improvement descent (see ``kern.local_search``)."""
+        """Compiled first-improvement descent (see ``skassign.designs._glm_kernels.local_search``)."""
         current = self.value if mode == 0 else self.imbalance()
-        value, n_eval, _ = kern.local_search(
+        value, n_eval, _ = self._k.local_search(
             self.W, self.logw, self.shift, self.X, self.geo, self.labels,
             self.n_arms, self.S, self.A, self.ld, self.lt, self.graded, self.crit,
             self.variant, free, free_sizes, min_size, max_imbalance, self.counts,

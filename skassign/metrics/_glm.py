@@ -28,7 +28,6 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 
-from skassign.metrics._glm_numerics import graded_batch
 from skassign.utils._param_validation import Interval, StrOptions, validate_params
 from skassign.utils.validation import check_covariates, check_labels
 
@@ -218,6 +217,8 @@ class GLMModel:
 
     def per_draw(self, labels):
         """``log|I_k|`` and ``log tr(I_k^-1)`` of every draw (exact, graded QR)."""
+        from skassign.metrics._glm_numerics import graded_batch
+
         labels = np.ascontiguousarray(labels, dtype=np.int64)
         return graded_batch(self.logw, self.X, labels, self.n_arms)
 
