@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from skassign.designs import GLMOptimal  # noqa: E402
 from skassign.designs import _glm_kernels as kern  # noqa: E402
-from skassign.designs._glm_optimal import GLMProblem  # noqa: E402
+from skassign.designs._glm_optimal import _NO_LIMIT, GLMProblem  # noqa: E402
 from skassign.metrics._glm import GLMModel  # noqa: E402
 from skassign.metrics._glm_numerics import graded_batch  # noqa: E402
 
@@ -89,15 +89,18 @@ TABLE3_COVARIATES = {
 # Table 3 (mean efficiency), by prior then covariate: (D1, A1)
 PAPER_TABLE3 = {
     "N(0.5,1) N(0.75,2) N(1,1.5)": {
-        "U[0,1]": (0.9937, 0.9915), "N(0,5)": (0.9957, 0.9938),
+        "U[0,1]": (0.9937, 0.9915),
+        "N(0,5)": (0.9957, 0.9938),
         "E(0.4)": (0.9962, 0.9941),
     },
     "N(0.5,100) N(0.75,2) N(1,1.5)": {
-        "U[0,1]": (0.9418, 0.9439), "N(0,5)": (0.9515, 0.9511),
+        "U[0,1]": (0.9418, 0.9439),
+        "N(0,5)": (0.9515, 0.9511),
         "E(0.4)": (0.9409, 0.9413),
     },
     "N(0,10000) N(10,500) U[-250,250]": {
-        "U[0,1]": (0.9083, 0.9079), "N(0,5)": (0.9042, 0.9037),
+        "U[0,1]": (0.9083, 0.9079),
+        "N(0,5)": (0.9042, 0.9037),
         "E(0.4)": (0.9038, 0.9023),
     },
 }
@@ -138,12 +141,16 @@ PAPER_VS_RANDOM = {
 }
 # Tables 8-9 (delta -> D1, D2, D3, A1, A3), n = 100, prior 1.
 PAPER_CONSTRAINED = {
-    "poisson": {0.20: (0.7732, 0.7586, 0.7608, 0.7324, 0.7196),
-                0.10: (0.5739, 0.5542, 0.5618, 0.5351, 0.5237),
-                0.05: (0.4842, 0.4527, 0.4719, 0.4122, 0.4103)},
-    "logistic": {0.20: (0.7283, 0.7069, 0.7212, 0.6816, 0.6762),
-                 0.10: (0.5506, 0.5233, 0.5421, 0.5108, 0.5037),
-                 0.05: (0.4319, 0.4106, 0.4192, 0.3928, 0.3912)},
+    "poisson": {
+        0.20: (0.7732, 0.7586, 0.7608, 0.7324, 0.7196),
+        0.10: (0.5739, 0.5542, 0.5618, 0.5351, 0.5237),
+        0.05: (0.4842, 0.4527, 0.4719, 0.4122, 0.4103),
+    },
+    "logistic": {
+        0.20: (0.7283, 0.7069, 0.7212, 0.6816, 0.6762),
+        0.10: (0.5506, 0.5233, 0.5421, 0.5108, 0.5037),
+        0.05: (0.4319, 0.4106, 0.4192, 0.3928, 0.3912),
+    },
 }
 
 
@@ -156,6 +163,15 @@ def _load():
     return round(os.getloadavg()[0], 2)
 
 
+# main() sets this to save partial results after every cell, so that an
+# interrupted run keeps what it measured.
+_CHECKPOINT = [lambda key, value: None]
+
+
+def _checkpoint(key, value):
+    _CHECKPOINT[0](key, value)
+
+
 # --------------------------------------------------------------------- item 1
 
 
@@ -166,8 +182,10 @@ def _all_free_allocations(n):
 
 
 def item_exhaustive(reps, max_iter):
-    print(f"\n1. Against exhaustive search (Table 3): n = 10, {reps} covariate "
-          "draws per cell, free sizes, Poisson closed form")
+    print(
+        f"\n1. Against exhaustive search (Table 3): n = 10, {reps} covariate "
+        "draws per cell, free sizes, Poisson closed form"
+    )
     allocations = _all_free_allocations(10)
     rows = []
     for (pname, prior), (cname, draw) in itertools.product(
@@ -189,8 +207,11 @@ def item_exhaustive(reps, max_iter):
             best = {"D": (-ld).min(), "A": lt.min()}
             for crit in ("D", "A"):
                 design = GLMOptimal(
-                    prior=prior, criterion=crit, group_sizes="free",
-                    max_iter=max_iter, random_state=r,
+                    prior=prior,
+                    criterion=crit,
+                    group_sizes="free",
+                    max_iter=max_iter,
+                    random_state=r,
                 ).fit(X)
                 gap = design.objective_ - best[crit]
                 cell[crit]["eff"].append(float(np.exp(-gap)))
@@ -210,6 +231,7 @@ def item_exhaustive(reps, max_iter):
             for c in ("D", "A")
         )
         rows.append(cell)
+        _checkpoint("exhaustive", {"rows": rows, "partial": True})
         print(
             f"  {pname:34s} {cname:7s} D1 {cell['D']['mean_efficiency']:.5f} "
             f"(opt {cell['D']['share_optimum']:.3f}, paper {paper[0]:.4f})  "
@@ -224,8 +246,10 @@ def item_exhaustive(reps, max_iter):
 
 
 def item_vs_random(reps, cells, n_prior_samples, max_iter):
-    print(f"\n2. Against random allocation (Tables 4-7): {reps} replications per "
-          f"cell, {n_prior_samples} prior draws for the Monte Carlo cases")
+    print(
+        f"\n2. Against random allocation (Tables 4-7): {reps} replications per "
+        f"cell, {n_prior_samples} prior draws for the Monte Carlo cases"
+    )
     rows = []
     for family, crit, pname, n, variant in cells:
         rng = np.random.default_rng(hash((family, crit, pname, n, variant)) % 2**32)
@@ -236,17 +260,25 @@ def item_vs_random(reps, cells, n_prior_samples, max_iter):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 design = GLMOptimal(
-                    family=family, criterion=crit, variant=variant,
-                    prior=PRIORS[pname], n_prior_samples=n_prior_samples,
-                    max_iter=max_iter, random_state=r,
+                    family=family,
+                    criterion=crit,
+                    variant=variant,
+                    prior=PRIORS[pname],
+                    n_prior_samples=n_prior_samples,
+                    max_iter=max_iter,
+                    random_state=r,
                 ).fit(X)
             effs.append(design.efficiency_vs_random_)
             imbs.append(design.imbalance_)
         effs = np.array(effs)
         paper = PAPER_VS_RANDOM[(family, crit, pname, n)][variant - 1]
         row = {
-            "family": family, "criterion": f"{crit}{variant}", "prior": pname,
-            "n": n, "reps": reps, "method": design.prior_method_,
+            "family": family,
+            "criterion": f"{crit}{variant}",
+            "prior": pname,
+            "n": n,
+            "reps": reps,
+            "method": design.prior_method_,
             "mean_efficiency": float(effs.mean()),
             "median_efficiency": float(np.median(effs)),
             "min_efficiency": float(effs.min()),
@@ -257,6 +289,7 @@ def item_vs_random(reps, cells, n_prior_samples, max_iter):
         }
         row["pass"] = bool(effs.min() > 1 and row["mean_efficiency"] >= paper)
         rows.append(row)
+        _checkpoint("vs_random", {"rows": rows, "partial": True})
         print(
             f"  {family:8s} {row['criterion']} {pname} n={n:3d}: mean "
             f"{row['mean_efficiency']:.3f} [{row['min_efficiency']:.3f}, "
@@ -269,9 +302,11 @@ def item_vs_random(reps, cells, n_prior_samples, max_iter):
 # --------------------------------------------------------------------- item 3
 
 
-def item_constrained(reps, families, deltas, max_iter, figure):
-    print(f"\n3. Constrained (Tables 8-9): n = 100, prior 1, D1, {reps} "
-          "replications per cell")
+def item_constrained(reps, families, deltas, max_iter, figure, curve=True):
+    print(
+        f"\n3. Constrained (Tables 8-9): n = 100, prior 1, D1, {reps} "
+        "replications per cell"
+    )
     rows = []
     for family in families:
         rng = np.random.default_rng(hash(("constrained", family)) % 2**32)
@@ -280,8 +315,12 @@ def item_constrained(reps, families, deltas, max_iter, figure):
         start = time.perf_counter()
         for r in range(reps):
             X = bvn(rng, 100)
-            kw = dict(family=family, prior=PRIORS["prior 1"], max_iter=max_iter,
-                      random_state=r)
+            kw = dict(
+                family=family,
+                prior=PRIORS["prior 1"],
+                max_iter=max_iter,
+                random_state=r,
+            )
             free = GLMOptimal(**kw).fit(X)
             for d in deltas:
                 capped = GLMOptimal(imbalance_quantile=d, **kw).fit(X)
@@ -290,7 +329,9 @@ def item_constrained(reps, families, deltas, max_iter, figure):
         for d in deltas:
             paper = PAPER_CONSTRAINED[family][d][0]
             row = {
-                "family": family, "delta": d, "reps": reps,
+                "family": family,
+                "delta": d,
+                "reps": reps,
                 "cap": float(stats.chi2.ppf(d, 2)),
                 "mean_efficiency": float(np.mean(eff[d])),
                 "all_within_cap": bool(all(ok[d])),
@@ -298,13 +339,16 @@ def item_constrained(reps, families, deltas, max_iter, figure):
                 "seconds": time.perf_counter() - start,
             }
             rows.append(row)
+            _checkpoint("constrained", {"rows": rows, "partial": True})
             print(
                 f"  {family:8s} delta={d:.2f} cap={row['cap']:.5f}: mean "
                 f"efficiency {row['mean_efficiency']:.4f} (paper {paper:.4f}), "
                 f"M <= cap in every replication: {row['all_within_cap']}"
             )
-    curve = tradeoff_curve(max_iter, figure)
-    return {"rows": rows, "curve": curve, "load": _load()}
+    out = {"rows": rows, "load": _load()}
+    if curve:
+        out["curve"] = tradeoff_curve(max_iter, figure)
+    return out
 
 
 def tradeoff_curve(max_iter, figure):
@@ -313,15 +357,20 @@ def tradeoff_curve(max_iter, figure):
     out = {}
     deltas = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99]
     for family in ("poisson", "logistic"):
-        kw = dict(family=family, prior=PRIORS["prior 1"], max_iter=max_iter,
-                  random_state=0)
+        kw = dict(
+            family=family, prior=PRIORS["prior 1"], max_iter=max_iter, random_state=0
+        )
         free = GLMOptimal(**kw).fit(X)
         points = []
         for d in deltas:
             capped = GLMOptimal(imbalance_quantile=d, **kw).fit(X)
             points.append(
-                (d, capped.max_imbalance_, capped.imbalance_,
-                 float(np.exp(free.objective_ - capped.objective_)))
+                (
+                    d,
+                    capped.max_imbalance_,
+                    capped.imbalance_,
+                    float(np.exp(free.objective_ - capped.objective_)),
+                )
             )
         out[family] = {"unconstrained_imbalance": free.imbalance_, "points": points}
     if figure:
@@ -334,8 +383,12 @@ def tradeoff_curve(max_iter, figure):
         for family, marker in (("poisson", "o"), ("logistic", "s")):
             pts = np.array(out[family]["points"])
             ax.plot(pts[:, 1], pts[:, 3], marker=marker, label=family)
-            ax.axvline(out[family]["unconstrained_imbalance"], ls=":", lw=1,
-                       color=ax.lines[-1].get_color())
+            ax.axvline(
+                out[family]["unconstrained_imbalance"],
+                ls=":",
+                lw=1,
+                color=ax.lines[-1].get_color(),
+            )
         ax.set_xscale("log")
         ax.set_xlabel("cap a on the Mahalanobis imbalance M (log scale)")
         ax.set_ylabel("D1 efficiency against the unconstrained design")
@@ -371,50 +424,88 @@ def item_speed(repeat):
         lambda: GLMOptimal(prior=prior, random_state=0).fit(X), repeat
     )
     out["logistic_D1_mc1000_s"] = _time(
-        lambda: GLMOptimal(family="logistic", prior=prior, n_prior_samples=1000,
-                           random_state=0).fit(X),
+        lambda: GLMOptimal(
+            family="logistic", prior=prior, n_prior_samples=1000, random_state=0
+        ).fit(X),
         repeat,
     )
-    print(f"  n = 100 Poisson D1 closed form: {out['poisson_D1_closed_form_s']:.3f} s"
-          " (target < 1 s)")
-    print(f"  n = 100 logistic D1, 1000 prior draws: {out['logistic_D1_mc1000_s']:.3f}"
-          " s (target < 5 s)")
+    print(
+        f"  n = 100 Poisson D1 closed form: {out['poisson_D1_closed_form_s']:.3f} s"
+        " (target < 1 s)"
+    )
+    print(
+        f"  n = 100 logistic D1, 1000 prior draws: {out['logistic_D1_mc1000_s']:.3f}"
+        " s (target < 5 s)"
+    )
     # time per evaluated move against a rebuild, for 1 and 1000 draws
     moves = []
     for n, family, variant, n_draws in (
-        (100, "poisson", 1, 1), (1000, "poisson", 1, 1),
+        (100, "poisson", 1, 1),
+        (1000, "poisson", 1, 1),
         (100, "logistic", 2, 1000),
     ):
         Xn = bvn(rng, n)
-        model = GLMModel(Xn, 2, family=family, variant=variant, prior=prior,
-                         n_prior_samples=n_draws, random_state=0)
+        model = GLMModel(
+            Xn,
+            2,
+            family=family,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=n_draws,
+            random_state=0,
+        )
         problem = GLMProblem(model, np.tile([0, 1], n // 2))
         free = np.arange(n, dtype=np.int64)
+        kw = dict(free_sizes=False, min_size=1, max_imbalance=np.inf)
+        if n_draws == 1:
+            # descend to a local optimum first: the timed pass then evaluates
+            # every exchange once and applies none
+            problem.local_search(free, seed=1, **kw)
         start = time.perf_counter()
         _, n_eval = problem.local_search(
-            free, free_sizes=False, min_size=1, max_imbalance=np.inf, seed=1,
-            max_evals=20_000 if n_draws == 1 else 500,
+            free, seed=2, max_evals=_NO_LIMIT if n_draws == 1 else 500, **kw
         )
         per_move = (time.perf_counter() - start) / n_eval
         reps = 200 if n_draws == 1 else 5
         start = time.perf_counter()
         for _ in range(reps):
-            kern.build_all(problem.W, problem.logw, problem.shift, problem.X,
-                           problem.geo, problem.labels, problem.n_arms, problem.S,
-                           problem.A, problem.ld, problem.lt, problem.graded)
+            kern.build_all(
+                problem.W,
+                problem.logw,
+                problem.shift,
+                problem.X,
+                problem.geo,
+                problem.labels,
+                problem.n_arms,
+                problem.S,
+                problem.A,
+                problem.ld,
+                problem.lt,
+                problem.graded,
+            )
         rebuild = (time.perf_counter() - start) / reps
-        row = {"n": n, "family": family, "variant": variant, "draws": n_draws,
-               "incremental_move_s": per_move, "rebuild_s": rebuild,
-               "speed_up": rebuild / per_move,
-               "graded_share": float(problem.graded.mean())}
+        row = {
+            "n": n,
+            "family": family,
+            "variant": variant,
+            "draws": n_draws,
+            "incremental_move_s": per_move,
+            "rebuild_s": rebuild,
+            "speed_up": rebuild / per_move,
+            "graded_share": float(problem.graded.mean()),
+        }
         moves.append(row)
-        print(f"  n = {n:4d} {family} variant {variant}, {n_draws:4d} draws: "
-              f"{per_move * 1e6:8.2f} us per evaluated move (search, incl. "
-              f"accepted moves) vs {rebuild * 1e6:9.2f} us per rebuild "
-              f"({row['speed_up']:.0f}x)")
+        print(
+            f"  n = {n:4d} {family} variant {variant}, {n_draws:4d} draws: "
+            f"{per_move * 1e6:8.2f} us per evaluated move "
+            f"({'pass at a local optimum' if n_draws == 1 else 'from a random start'})"
+            f" vs {rebuild * 1e6:9.2f} us per rebuild "
+            f"({row['speed_up']:.0f}x)"
+        )
     out["moves"] = moves
-    out["pass"] = bool(out["poisson_D1_closed_form_s"] < 1.0
-                       and out["logistic_D1_mc1000_s"] < 5.0)
+    out["pass"] = bool(
+        out["poisson_D1_closed_form_s"] < 1.0 and out["logistic_D1_mc1000_s"] < 5.0
+    )
     out["load_after"] = _load()
     return out
 
@@ -423,16 +514,28 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4])
-    parser.add_argument("--reps", type=int, default=None,
-                        help="replications per cell (items 1-3)")
-    parser.add_argument("--variants", type=int, nargs="+", default=[1],
-                        help="criterion variants of item 2")
+    parser.add_argument(
+        "--reps", type=int, default=None, help="replications per cell (items 1-3)"
+    )
+    parser.add_argument(
+        "--variants",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="criterion variants of item 2",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--families", nargs="+", default=["poisson", "logistic"])
     parser.add_argument("--priors", nargs="+", default=["prior 1", "prior 2"])
     parser.add_argument("--prior-samples", type=int, default=200)
     parser.add_argument("--max-iter", type=int, default=20)
     parser.add_argument("--no-figure", action="store_true")
+    parser.add_argument(
+        "--no-curve", action="store_true", help="item 3 without the trade-off curve"
+    )
+    parser.add_argument(
+        "--curve-only", action="store_true", help="item 3: only the trade-off curve"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     reps = args.reps or (20 if args.quick else 1000)
@@ -442,8 +545,11 @@ def main(argv=None):
         report = json.loads(args.output.read_text())
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-            text=True, cwd=HERE, check=False,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = "unknown"
@@ -458,6 +564,13 @@ def main(argv=None):
         "quick": bool(args.quick),
     }
     run = {"machine": machine}
+
+    def save(key, value):
+        report[key] = {**run, **value}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, default=_json_default))
+
+    _CHECKPOINT[0] = save
     if 4 in args.items:
         report["speed"] = {**run, **item_speed(3 if args.quick else 7)}
     if 1 in args.items:
@@ -465,18 +578,34 @@ def main(argv=None):
     if 2 in args.items:
         cells = [
             (f, c, p, n, v)
-            for f in args.families for c in ("D", "A") for p in args.priors
-            for n in args.sizes for v in args.variants
+            for f in args.families
+            for c in ("D", "A")
+            for p in args.priors
+            for n in args.sizes
+            for v in args.variants
         ]
         report["vs_random"] = {
-            **run, "prior_samples": args.prior_samples,
+            **run,
+            "prior_samples": args.prior_samples,
             **item_vs_random(reps, cells, args.prior_samples, args.max_iter),
         }
-    if 3 in args.items:
+    if 3 in args.items and args.curve_only:
+        report["tradeoff_curve"] = {
+            **run,
+            **tradeoff_curve(args.max_iter, not args.no_figure),
+        }
+    elif 3 in args.items:
         report["constrained"] = {
             **run,
-            **item_constrained(reps, args.families, [0.05, 0.1, 0.2],
-                               args.max_iter, not args.no_figure),
+            "max_iter": args.max_iter,
+            **item_constrained(
+                reps,
+                args.families,
+                [0.05, 0.1, 0.2],
+                args.max_iter,
+                not args.no_figure,
+                curve=not args.no_curve,
+            ),
         }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, default=_json_default))

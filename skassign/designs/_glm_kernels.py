@@ -141,8 +141,13 @@ def _solve_small(M, B, out, Mc, r, nrhs):
 def make_scratch(K):
     """Work arrays of :func:`_low_rank` (moves change at most two units)."""
     return (
-        np.empty((K, 4)), np.empty((4, 4)), np.empty((4, K)), np.empty((4, K)),
-        np.empty((4, 4)), np.empty(4), np.empty(4, dtype=np.int64),
+        np.empty((K, 4)),
+        np.empty((4, 4)),
+        np.empty((4, K)),
+        np.empty((4, K)),
+        np.empty((4, 4)),
+        np.empty(4),
+        np.empty(4, dtype=np.int64),
         np.empty(4, dtype=np.int64),
     )
 
@@ -261,8 +266,25 @@ def draw_values(ld, lt, crit):
 
 @njit(cache=True, nogil=True)
 def evaluate_move(
-    units, old, new, nchg, W, logw, shift, X, geo, labels, n_arms, A, ld, lt,
-    graded, crit, variant, values, scratch,
+    units,
+    old,
+    new,
+    nchg,
+    W,
+    logw,
+    shift,
+    X,
+    geo,
+    labels,
+    n_arms,
+    A,
+    ld,
+    lt,
+    graded,
+    crit,
+    variant,
+    values,
+    scratch,
 ):
     """Log criterion after a move (state unchanged); ``values`` is scratch."""
     Xs, G, _ = geo
@@ -276,7 +298,17 @@ def evaluate_move(
             )
         if det == -1.0:
             gl, gt = _exact_after(
-                k, W, logw, shift, X, geo, labels, n_arms, units, new, nchg,
+                k,
+                W,
+                logw,
+                shift,
+                X,
+                geo,
+                labels,
+                n_arms,
+                units,
+                new,
+                nchg,
                 not graded[k],
             )
             values[k] = -gl if crit == 0 else gt
@@ -303,7 +335,21 @@ def evaluate_move(
 
 @njit(cache=True, nogil=True)
 def apply_move(
-    units, old, new, nchg, W, logw, shift, X, geo, labels, n_arms, S, A, ld, lt,
+    units,
+    old,
+    new,
+    nchg,
+    W,
+    logw,
+    shift,
+    X,
+    geo,
+    labels,
+    n_arms,
+    S,
+    A,
+    ld,
+    lt,
     graded,
 ):
     """Apply a move to the labels and every draw's matrix, inverse and values."""
@@ -453,9 +499,32 @@ def apply_stats(X, units, old, new, nchg, counts, sums, outer):
 
 @njit(cache=True, nogil=True)
 def local_search(
-    W, logw, shift, X, geo, labels, n_arms, S, A, ld, lt, graded, crit, variant,
-    free, free_sizes, min_size, max_imbalance, counts, sums, outer, mode,
-    target, seed, max_evals, current,
+    W,
+    logw,
+    shift,
+    X,
+    geo,
+    labels,
+    n_arms,
+    S,
+    A,
+    ld,
+    lt,
+    graded,
+    crit,
+    variant,
+    free,
+    free_sizes,
+    min_size,
+    max_imbalance,
+    counts,
+    sums,
+    outer,
+    mode,
+    target,
+    seed,
+    max_evals,
+    current,
 ):
     """First-improvement descent over swaps (and single moves with free sizes).
 
@@ -497,7 +566,9 @@ def local_search(
                     units[0], old[0], new[0] = i, a, b
                     n_eval += 1
                     if mode == 1 or constrained:
-                        imb = imbalance_after(X, units, old, new, 1, counts, sums, outer)
+                        imb = imbalance_after(
+                            X, units, old, new, 1, counts, sums, outer
+                        )
                     else:
                         imb = 0.0
                     if mode == 1:
@@ -506,13 +577,45 @@ def local_search(
                         if constrained and imb > max_imbalance:
                             continue
                         val = evaluate_move(
-                            units, old, new, 1, W, logw, shift, X, geo, labels,
-                            n_arms, A, ld, lt, graded, crit, variant, values,
+                            units,
+                            old,
+                            new,
+                            1,
+                            W,
+                            logw,
+                            shift,
+                            X,
+                            geo,
+                            labels,
+                            n_arms,
+                            A,
+                            ld,
+                            lt,
+                            graded,
+                            crit,
+                            variant,
+                            values,
                             scratch,
                         )
                     if val < current - 1e-10 * (1.0 + abs(current)):
-                        apply_move(units, old, new, 1, W, logw, shift, X, geo,
-                                   labels, n_arms, S, A, ld, lt, graded)
+                        apply_move(
+                            units,
+                            old,
+                            new,
+                            1,
+                            W,
+                            logw,
+                            shift,
+                            X,
+                            geo,
+                            labels,
+                            n_arms,
+                            S,
+                            A,
+                            ld,
+                            lt,
+                            graded,
+                        )
                         apply_stats(X, units, old, new, 1, counts, sums, outer)
                         arm_counts[a] -= 1
                         arm_counts[b] += 1
@@ -542,12 +645,45 @@ def local_search(
                     if constrained and imb > max_imbalance:
                         continue
                     val = evaluate_move(
-                        units, old, new, 2, W, logw, shift, X, geo, labels, n_arms,
-                        A, ld, lt, graded, crit, variant, values, scratch,
+                        units,
+                        old,
+                        new,
+                        2,
+                        W,
+                        logw,
+                        shift,
+                        X,
+                        geo,
+                        labels,
+                        n_arms,
+                        A,
+                        ld,
+                        lt,
+                        graded,
+                        crit,
+                        variant,
+                        values,
+                        scratch,
                     )
                 if val < current - 1e-10 * (1.0 + abs(current)):
-                    apply_move(units, old, new, 2, W, logw, shift, X, geo, labels,
-                               n_arms, S, A, ld, lt, graded)
+                    apply_move(
+                        units,
+                        old,
+                        new,
+                        2,
+                        W,
+                        logw,
+                        shift,
+                        X,
+                        geo,
+                        labels,
+                        n_arms,
+                        S,
+                        A,
+                        ld,
+                        lt,
+                        graded,
+                    )
                     apply_stats(X, units, old, new, 2, counts, sums, outer)
                     current = val
                     improved = True

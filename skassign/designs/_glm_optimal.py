@@ -80,8 +80,18 @@ class GLMProblem:
         """Rebuild everything from ``labels`` (the full ``O(N n K^2)`` build)."""
         self.labels = np.array(labels, dtype=np.int64)
         self._k.build_all(
-            self.W, self.logw, self.shift, self.X, self.geo, self.labels,
-            self.n_arms, self.S, self.A, self.ld, self.lt, self.graded,
+            self.W,
+            self.logw,
+            self.shift,
+            self.X,
+            self.geo,
+            self.labels,
+            self.n_arms,
+            self.S,
+            self.A,
+            self.ld,
+            self.lt,
+            self.graded,
         )
         self.counts, self.sums, self.outer = self._k.imbalance_stats(
             self.X, self.labels, self.n_arms
@@ -108,9 +118,24 @@ class GLMProblem:
         units, old, new, nchg = self._move(move)
         values = np.empty(self.W.shape[0])
         after = self._k.evaluate_move(
-            units, old, new, nchg, self.W, self.logw, self.shift, self.X,
-            self.geo, self.labels, self.n_arms, self.A, self.ld, self.lt,
-            self.graded, self.crit, self.variant, values,
+            units,
+            old,
+            new,
+            nchg,
+            self.W,
+            self.logw,
+            self.shift,
+            self.X,
+            self.geo,
+            self.labels,
+            self.n_arms,
+            self.A,
+            self.ld,
+            self.lt,
+            self.graded,
+            self.crit,
+            self.variant,
+            values,
             self._k.make_scratch(self.model.n_params),
         )
         return float(after) - self.value
@@ -132,8 +157,21 @@ class GLMProblem:
         """Apply ``move``; returns the new log criterion."""
         units, old, new, nchg = self._move(move)
         self._k.apply_move(
-            units, old, new, nchg, self.W, self.logw, self.shift, self.X,
-            self.geo, self.labels, self.n_arms, self.S, self.A, self.ld, self.lt,
+            units,
+            old,
+            new,
+            nchg,
+            self.W,
+            self.logw,
+            self.shift,
+            self.X,
+            self.geo,
+            self.labels,
+            self.n_arms,
+            self.S,
+            self.A,
+            self.ld,
+            self.lt,
             self.graded,
         )
         self._k.apply_stats(
@@ -147,27 +185,74 @@ class GLMProblem:
         return tuple(
             a.copy()
             for a in (
-                self.labels, self.S, self.A, self.ld, self.lt, self.graded,
-                self.counts, self.sums, self.outer,
+                self.labels,
+                self.S,
+                self.A,
+                self.ld,
+                self.lt,
+                self.graded,
+                self.counts,
+                self.sums,
+                self.outer,
             )
         ) + (self.value,)
 
     def restore(self, snap):
         """Return to a :meth:`snapshot`."""
         (
-            self.labels, self.S, self.A, self.ld, self.lt, self.graded,
-            self.counts, self.sums, self.outer, self.value,
+            self.labels,
+            self.S,
+            self.A,
+            self.ld,
+            self.lt,
+            self.graded,
+            self.counts,
+            self.sums,
+            self.outer,
+            self.value,
         ) = (a.copy() if isinstance(a, np.ndarray) else a for a in snap)
 
-    def local_search(self, free, *, free_sizes, min_size, max_imbalance, seed,
-                     mode=0, target=0.0, max_evals=_NO_LIMIT):
-        """Compiled first-improvement descent (see ``skassign.designs._glm_kernels.local_search``)."""
+    def local_search(
+        self,
+        free,
+        *,
+        free_sizes,
+        min_size,
+        max_imbalance,
+        seed,
+        mode=0,
+        target=0.0,
+        max_evals=_NO_LIMIT,
+    ):
+        """Compiled first-improvement descent (``_glm_kernels.local_search``)."""
         current = self.value if mode == 0 else self.imbalance()
         value, n_eval, _ = self._k.local_search(
-            self.W, self.logw, self.shift, self.X, self.geo, self.labels,
-            self.n_arms, self.S, self.A, self.ld, self.lt, self.graded, self.crit,
-            self.variant, free, free_sizes, min_size, max_imbalance, self.counts,
-            self.sums, self.outer, mode, target, seed, max_evals, current,
+            self.W,
+            self.logw,
+            self.shift,
+            self.X,
+            self.geo,
+            self.labels,
+            self.n_arms,
+            self.S,
+            self.A,
+            self.ld,
+            self.lt,
+            self.graded,
+            self.crit,
+            self.variant,
+            free,
+            free_sizes,
+            min_size,
+            max_imbalance,
+            self.counts,
+            self.sums,
+            self.outer,
+            mode,
+            target,
+            seed,
+            max_evals,
+            current,
         )
         self.value = self.objective()
         return float(value), int(n_eval)
@@ -224,8 +309,17 @@ def _shake(problem, free, n_moves, free_sizes, min_size, max_imbalance, rng):
 
 
 def hybrid_vns(
-    problem, sizes, fixed, *, free_sizes=False, min_size=1,
-    max_imbalance=np.inf, max_iter=100, time_limit=None, rng=None, trace=None,
+    problem,
+    sizes,
+    fixed,
+    *,
+    free_sizes=False,
+    min_size=1,
+    max_imbalance=np.inf,
+    max_iter=100,
+    time_limit=None,
+    rng=None,
+    trace=None,
 ):
     """Hybrid variable neighbourhood search (Hore et al., 2014, 2016).
 
@@ -250,8 +344,12 @@ def hybrid_vns(
     def search(mode=0, target=0.0):
         nonlocal n_eval
         value, evals = problem.local_search(
-            free, free_sizes=free_sizes, min_size=min_size,
-            max_imbalance=max_imbalance, seed=rng.randint(2**31 - 1), mode=mode,
+            free,
+            free_sizes=free_sizes,
+            min_size=min_size,
+            max_imbalance=max_imbalance,
+            seed=rng.randint(2**31 - 1),
+            mode=mode,
             target=target,
         )
         n_eval += evals
@@ -493,9 +591,7 @@ class GLMOptimal(BaseDesign):
 
     def _cap(self, n_features):
         if self.max_imbalance is not None and self.imbalance_quantile is not None:
-            raise ValueError(
-                "Give max_imbalance or imbalance_quantile, not both."
-            )
+            raise ValueError("Give max_imbalance or imbalance_quantile, not both.")
         if self.imbalance_quantile is not None:
             return float(stats.chi2.ppf(self.imbalance_quantile, n_features))
         if self.max_imbalance is not None:
@@ -540,9 +636,15 @@ class GLMOptimal(BaseDesign):
             start_sizes = resolve_group_sizes(n, self.n_groups, None, fixed, rng)
         problem = GLMProblem(model, draw_assignments(start_sizes, fixed, rng))
         labels, value, n_iter, n_restarts, n_eval = hybrid_vns(
-            problem, start_sizes, fixed, free_sizes=free_sizes,
-            min_size=self.min_group_size, max_imbalance=cap,
-            max_iter=self.max_iter, time_limit=self.time_limit, rng=rng,
+            problem,
+            start_sizes,
+            fixed,
+            free_sizes=free_sizes,
+            min_size=self.min_group_size,
+            max_imbalance=cap,
+            max_iter=self.max_iter,
+            time_limit=self.time_limit,
+            rng=rng,
         )
         if not np.isfinite(value):
             raise ValueError(

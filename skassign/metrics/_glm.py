@@ -267,8 +267,10 @@ def _model(X, labels, n_groups, family, criterion, variant, prior, n_samples, se
             if prior
             else arms.size
         )
-    if not np.issubdtype(arms.dtype, np.integer) or arms.min() < 0 or (
-        arms.max() >= n_groups
+    if (
+        not np.issubdtype(arms.dtype, np.integer)
+        or arms.min() < 0
+        or (arms.max() >= n_groups)
     ):
         raise ValueError(
             f"labels must be arms 0..{n_groups - 1} (mu1 is arm 0); got "
@@ -374,12 +376,19 @@ def glm_criterion(
     >>> prior = {"mu1": stats.norm(0.5, 1), "mu2": stats.norm(0.75, np.sqrt(2)),
     ...          "beta1": stats.norm(1, np.sqrt(1.5))}
     >>> round(glm_criterion(X, [0, 1, 0, 1, 0, 1], prior=prior), 4)
-    -0.6587
-    >>> round(glm_criterion(X, [0, 1, 0, 1, 0, 1], prior=prior, log=False), 4)
-    0.5175
+    -7.1346
+    >>> round(glm_criterion(X, [0, 1, 0, 1, 0, 1], prior=prior, log=False), 6)
+    0.000797
     """
     model, labels = _model(
-        X, labels, n_groups, family, criterion, variant, prior, n_prior_samples,
+        X,
+        labels,
+        n_groups,
+        family,
+        criterion,
+        variant,
+        prior,
+        n_prior_samples,
         random_state,
     )
     value = model.log_criterion(labels)
@@ -436,11 +445,18 @@ def glm_d_criterion(
     >>> from skassign.metrics import glm_d_criterion
     >>> X = [[1.0], [2.0], [3.0], [4.0]]
     >>> round(glm_d_criterion(X, [0, 1, 1, 0], family="gaussian"), 4)
-    -1.6094
+    -2.9957
     """
     return glm_criterion(
-        X, labels, family=family, criterion="D", variant=variant, prior=prior,
-        n_prior_samples=n_prior_samples, n_groups=n_groups, log=log,
+        X,
+        labels,
+        family=family,
+        criterion="D",
+        variant=variant,
+        prior=prior,
+        n_prior_samples=n_prior_samples,
+        n_groups=n_groups,
+        log=log,
         random_state=random_state,
     )
 
@@ -495,11 +511,18 @@ def glm_a_criterion(
     >>> from skassign.metrics import glm_a_criterion
     >>> X = [[1.0], [2.0], [3.0], [4.0]]
     >>> round(glm_a_criterion(X, [0, 1, 1, 0], family="gaussian", log=False), 4)
-    3.0
+    3.7
     """
     return glm_criterion(
-        X, labels, family=family, criterion="A", variant=variant, prior=prior,
-        n_prior_samples=n_prior_samples, n_groups=n_groups, log=log,
+        X,
+        labels,
+        family=family,
+        criterion="A",
+        variant=variant,
+        prior=prior,
+        n_prior_samples=n_prior_samples,
+        n_groups=n_groups,
+        log=log,
         random_state=random_state,
     )
 
@@ -569,10 +592,15 @@ def glm_efficiency(
     5.0
     """
     model, labels = _model(
-        X, labels, n_groups, family, criterion, variant, prior, n_prior_samples,
+        X,
+        labels,
+        n_groups,
+        family,
+        criterion,
+        variant,
+        prior,
+        n_prior_samples,
         random_state,
     )
     reference = check_labels(reference, labels.shape[0]).astype(np.int64)
-    return float(
-        np.exp(model.log_criterion(reference) - model.log_criterion(labels))
-    )
+    return float(np.exp(model.log_criterion(reference) - model.log_criterion(labels)))

@@ -50,9 +50,7 @@ def _exhaustive(X, prior, criterion, free, **kw):
     n = X.shape[0]
     if free:
         cands = [
-            np.array(c)
-            for c in itertools.product([0, 1], repeat=n)
-            if 0 < sum(c) < n
+            np.array(c) for c in itertools.product([0, 1], repeat=n) if 0 < sum(c) < n
         ]
     else:
         cands = all_assignments([n // 2, n - n // 2], np.full(n, -1))
@@ -69,8 +67,10 @@ def test_finds_exhaustive_optimum(prior, criterion, free):
     X = np.random.default_rng(1).exponential(2.5, size=(10, 1))
     best = _exhaustive(X, TABLE3_PRIORS[prior], criterion, free)
     design = GLMOptimal(
-        prior=TABLE3_PRIORS[prior], criterion=criterion,
-        group_sizes="free" if free else None, random_state=0,
+        prior=TABLE3_PRIORS[prior],
+        criterion=criterion,
+        group_sizes="free" if free else None,
+        random_state=0,
     ).fit(X)
     assert design.objective_ == pytest.approx(best, rel=1e-9, abs=1e-9)
     if not free:
@@ -86,8 +86,14 @@ def test_incremental_delta_matches_rebuild(family, variant, criterion, prior):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = GLMModel(
-            X, 2, family=family, criterion=criterion, variant=variant,
-            prior=prior, n_prior_samples=30, random_state=1,
+            X,
+            2,
+            family=family,
+            criterion=criterion,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=30,
+            random_state=1,
         )
     rng = np.random.default_rng(3)
     problem = GLMProblem(model, np.tile([0, 1], 10))
@@ -162,7 +168,11 @@ def test_three_arms_and_logistic():
     prior = {f"mu{g}": stats.norm(g, 1) for g in (1, 2, 3)}
     prior.update(beta1=stats.norm(0, 0.1), beta2=stats.norm(0, 0.1))
     design = GLMOptimal(
-        3, family="logistic", criterion="A", prior=prior, n_prior_samples=200,
+        3,
+        family="logistic",
+        criterion="A",
+        prior=prior,
+        n_prior_samples=200,
         random_state=0,
     ).fit(X)
     assert np.bincount(design.labels_).tolist() == [10, 10, 10]

@@ -76,7 +76,9 @@ def _oracle_draws(X, labels, prior, family, n_draws, seed):
     names = [f"mu{g + 1}" for g in range(m)] + [
         f"beta{j + 1}" for j in range(X.shape[1])
     ]
-    theta = np.column_stack([prior[k].rvs(size=n_draws, random_state=rng) for k in names])
+    theta = np.column_stack(
+        [prior[k].rvs(size=n_draws, random_state=rng) for k in names]
+    )
     U = _design_matrix(X, labels, m)
     eta = theta @ U.T
     if family == "poisson":
@@ -102,7 +104,9 @@ def _dec_logdet_logtrace(logw, X, labels, m, prec=3000):
         for a in range(K):
             for b in range(K):
                 info[a][b] += w * u[a] * u[b]
-    A = [row[:] + [Decimal(int(a == b)) for b in range(K)] for a, row in enumerate(info)]
+    A = [
+        row[:] + [Decimal(int(a == b)) for b in range(K)] for a, row in enumerate(info)
+    ]
     det = Decimal(1)
     for c in range(K):
         piv = max(range(c, K), key=lambda r: abs(A[r][c]))
@@ -115,7 +119,7 @@ def _dec_logdet_logtrace(logw, X, labels, m, prec=3000):
         for r in range(K):
             if r != c and A[r][c] != 0:
                 f = A[r][c]
-                A[r] = [a - f * b for a, b in zip(A[r], A[c])]
+                A[r] = [a - f * b for a, b in zip(A[r], A[c], strict=True)]
     trace = sum(A[j][K + j] for j in range(K))
     return float(det.ln()), float(trace.ln())
 
@@ -152,15 +156,23 @@ def test_monte_carlo_matches_oracle_with_the_same_draws(family, variant, criteri
     else:
         per = np.array(
             [
-                np.linalg.det(np.linalg.inv(I)) if criterion == "D"
-                else np.trace(np.linalg.inv(I))
-                for I in info
+                np.linalg.det(np.linalg.inv(info_k))
+                if criterion == "D"
+                else np.trace(np.linalg.inv(info_k))
+                for info_k in info
             ]
         )
         expected = per.mean() if variant == 2 else per.max()
     got = glm_criterion(
-        X, labels, family=family, criterion=criterion, variant=variant,
-        prior=prior, n_prior_samples=300, random_state=7, log=False,
+        X,
+        labels,
+        family=family,
+        criterion=criterion,
+        variant=variant,
+        prior=prior,
+        n_prior_samples=300,
+        random_state=7,
+        log=False,
     )
     assert got == pytest.approx(expected, rel=1e-8)
 
@@ -217,8 +229,13 @@ def test_criteria_finite_at_the_papers_extremes(family, variant, criterion, prio
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         value = glm_criterion(
-            X, labels, family=family, criterion=criterion, variant=variant,
-            prior=prior, n_prior_samples=50,
+            X,
+            labels,
+            family=family,
+            criterion=criterion,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=50,
         )
     assert np.isfinite(value)
 
@@ -271,7 +288,8 @@ def test_prior_names_are_checked():
         glm_criterion(X, [0, 1] * 3, prior={"mu1": stats.norm(), "mu2": stats.norm()})
     with pytest.raises(TypeError, match="frozen"):
         glm_criterion(
-            X, [0, 1] * 3,
+            X,
+            [0, 1] * 3,
             prior={"mu1": stats.norm(), "mu2": stats.norm(), "beta1": 3.0},
         )
 
