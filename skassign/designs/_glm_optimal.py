@@ -326,7 +326,8 @@ def hybrid_vns(
     From a random allocation (made feasible for ``max_imbalance`` by a
     descent on the imbalance), alternate shaking (``k`` random moves, ``k``
     growing from 1 to ``MAX_SHAKE`` while shaking fails) and a compiled local
-    search; an improvement is kept and resets ``k`` to 1. When every
+    search; an improvement is kept and resets ``k`` to 1. With a cap, half of
+    the shakes ignore it and are repaired by a descent on the imbalance. When every
     neighbourhood failed, a stochastic restart draws a new random start. The
     best allocation over all restarts is returned. ``max_iter`` counts
     shake-and-descend iterations; ``time_limit`` (seconds) is checked between
@@ -383,10 +384,20 @@ def hybrid_vns(
                 break
             snap = problem.snapshot()
             before = problem.value
-            _shake(problem, free, k, free_sizes, min_size, max_imbalance, rng)
-            search()
+            # With a cap, half of the shakes ignore it and a descent on the
+            # imbalance repairs them: a move the criterion needs (an
+            # influential unit changing arms) often breaks the cap alone and
+            # is admissible only together with rebalancing moves.
+            free_shake = max_imbalance < np.inf and rng.rand() < 0.5
+            cap = np.inf if free_shake else max_imbalance
+            _shake(problem, free, k, free_sizes, min_size, cap, rng)
+            if free_shake and problem.imbalance() > max_imbalance:
+                search(mode=1, target=max_imbalance)
+            feasible = problem.imbalance() <= max_imbalance
+            if feasible:
+                search()
             n_iter += 1
-            if problem.value < before - 1e-10 * (1.0 + abs(before)):
+            if feasible and problem.value < before - 1e-10 * (1.0 + abs(before)):
                 k = 1
             else:
                 problem.restore(snap)
