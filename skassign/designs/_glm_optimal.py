@@ -9,6 +9,7 @@ the hybrid variable neighbourhood search (:func:`hybrid_vns`) driving it.
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -632,12 +633,6 @@ class GLMOptimal(BaseDesign):
 
     def _assign(self, X, sizes, fixed, rng):
         n, p = X.shape
-        if n < self.n_groups + p:
-            raise ValueError(
-                f"n_samples={n} is smaller than the {self.n_groups + p} parameters "
-                "(one effect per arm and per covariate): the information matrix "
-                "is singular for every allocation."
-            )
         cap = self._cap(p)
         self._prior_seed = int(rng.randint(2**31 - 1))
         model = self._model(X, self._prior_seed)
@@ -646,6 +641,27 @@ class GLMOptimal(BaseDesign):
         if free_sizes:
             start_sizes = resolve_group_sizes(n, self.n_groups, None, fixed, rng)
         problem = GLMProblem(model, draw_assignments(start_sizes, fixed, rng))
+        if n < self.n_groups + p:
+            warnings.warn(
+                f"n_samples={n} is smaller than the {self.n_groups + p} parameters "
+                "(one effect per arm and per covariate): the information matrix "
+                "is singular for every allocation, so every allocation is equally "
+                "bad; returning a random one (objective_ is inf).",
+                UserWarning,
+                stacklevel=4,
+            )
+            return self._finish(
+                model,
+                problem,
+                problem.labels.copy(),
+                cap,
+                0,
+                0,
+                0,
+                start_sizes,
+                fixed,
+                rng,
+            )
         labels, value, n_iter, n_restarts, n_eval = hybrid_vns(
             problem,
             start_sizes,
@@ -658,11 +674,42 @@ class GLMOptimal(BaseDesign):
             rng=rng,
         )
         if not np.isfinite(value):
-            raise ValueError(
+            warnings.warn(
                 "Every allocation the search visited has a singular information "
                 "matrix (collinear covariates, or weights that vanish in every "
-                "arm); check X and the prior."
+                "arm); check X and the prior. Returning the last one visited "
+                "(objective_ is inf).",
+                UserWarning,
+                stacklevel=4,
             )
+            labels = problem.labels.copy() if labels is None else labels
+        return self._finish(
+            model,
+            problem,
+            labels,
+            cap,
+            n_iter,
+            n_restarts,
+            n_eval,
+            start_sizes,
+            fixed,
+            rng,
+        )
+
+    def _finish(
+        self,
+        model,
+        problem,
+        labels,
+        cap,
+        n_iter,
+        n_restarts,
+        n_eval,
+        start_sizes,
+        fixed,
+        rng,
+    ):
+        """Fitted attributes of the search's result."""
         # exact (graded) value of the result
         self._best_value = float(model.log_criterion(labels))
         self._best_labels = labels.copy()
@@ -673,8 +720,12 @@ class GLMOptimal(BaseDesign):
         self.n_iter_, self.n_restarts_, self.n_evaluations_ = n_iter, n_restarts, n_eval
         random = draw_assignments(start_sizes, fixed, rng, n_draws=N_RANDOM_REFERENCE)
         reference = np.median([model.log_criterion(r) for r in random])
-        with np.errstate(over="ignore"):
-            self.efficiency_vs_random_ = float(np.exp(reference - self._best_value))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.efficiency_vs_random_ = (
+                float(np.exp(reference - self._best_value))
+                if np.isfinite(self._best_value)
+                else float("nan")
+            )
         return labels
 
     def _objective(self, X, labels):

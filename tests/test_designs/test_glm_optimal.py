@@ -182,8 +182,9 @@ def test_three_arms_and_logistic():
 
 def test_bad_inputs():
     X = _bvn(3, 9)
-    with pytest.raises(ValueError, match="parameters"):
-        GLMOptimal().fit(X)
+    with pytest.warns(UserWarning, match="parameters"):
+        design = GLMOptimal().fit(X)
+    assert design.objective_ == np.inf and np.isnan(design.efficiency_vs_random_)
     with pytest.raises(ValueError, match="missing"):
         GLMOptimal(prior={"mu1": stats.norm()}).fit(_bvn(10, 9))
 
