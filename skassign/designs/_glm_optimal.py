@@ -610,9 +610,15 @@ class GLMOptimal(BaseDesign):
             return float(self.max_imbalance)
         return np.inf
 
-    def _fit(self, X, *, fixed_labels=None):
+    def _fit(self, X, *, fixed_labels=None, strata=None):
         if not self._free_sizes():
-            return super()._fit(X, fixed_labels=fixed_labels)
+            return super()._fit(X, fixed_labels=fixed_labels, strata=strata)
+        if strata is not None:
+            raise ValueError(
+                "GLMOptimal does not support strata: its assignment step takes no "
+                "'strata' argument."
+            )
+        self._check_params()
         X = self._validate_X(X, reset=True)
         rng = check_random_state(self.random_state)
         fixed = check_fixed_labels(fixed_labels, X.shape[0], self.n_groups)
@@ -621,6 +627,7 @@ class GLMOptimal(BaseDesign):
                 f"n_samples={X.shape[0]} cannot fill {self.n_groups} arms of at "
                 f"least min_group_size={self.min_group_size} units."
             )
+        self._fit_params = {"fixed_labels": fixed} if np.any(fixed >= 0) else {}
         labels = self._assign(X, None, fixed, rng)
         sizes = np.bincount(labels, minlength=self.n_groups)
         self.labels_ = check_assignment(labels, sizes, fixed)

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.metrics._balance import _mahalanobis_total_batch, _whitening
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval
 
 __all__ = ["Rerandomization"]
@@ -18,6 +19,7 @@ __all__ = ["Rerandomization"]
 _DEFAULT_ACCEPTANCE_PROB = 0.1
 
 
+@fill_doc
 class Rerandomization(BaseDesign):
     """Complete randomisation repeated until the groups are balanced.
 
@@ -32,7 +34,9 @@ class Rerandomization(BaseDesign):
     others, as with a full set of one-hot columns): the large-sample
     distribution of ``M`` under complete randomisation. With more than two
     groups the largest pairwise ``M`` must pass; its acceptance rate is then
-    below ``p_a``. Draws are evaluated in vectorised batches.
+    below ``p_a``. Draws are evaluated in vectorised batches. With
+    ``strata`` given to ``fit``, every draw spreads every stratum evenly over
+    the groups (rerandomisation within strata).
 
     Because the accepted assignment is still random, a randomisation test
     that re-draws from the same design is exact
@@ -42,8 +46,7 @@ class Rerandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
@@ -71,10 +74,7 @@ class Rerandomization(BaseDesign):
         Threshold ``a`` used.
     n_draws_ : int
         Number of randomisations drawn, the accepted one included.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -124,13 +124,15 @@ class Rerandomization(BaseDesign):
         self.max_draws = max_draws
         self.random_state = random_state
 
-    def _threshold(self, rank):
+    def _check_params(self):
         if self.threshold is not None and self.acceptance_prob is not None:
             raise ValueError(
                 "Give either threshold or acceptance_prob, not both "
                 f"(got threshold={self.threshold}, "
                 f"acceptance_prob={self.acceptance_prob})."
             )
+
+    def _threshold(self, rank):
         if self.threshold is not None:
             return float(self.threshold)
         prob = self.acceptance_prob
@@ -141,7 +143,7 @@ class Rerandomization(BaseDesign):
             return 0.0
         return float(stats.chi2.ppf(prob, df=rank))
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # M lives in the span of the covariance: its rank, not n_features,
         # gives the chi-square degrees of freedom.
         whitening = _whitening(X)
@@ -152,7 +154,10 @@ class Rerandomization(BaseDesign):
         best, best_value, drawn = None, np.inf, 0
         while drawn < self.max_draws:
             n_draws = min(batch, self.max_draws - drawn)
-            draws = draw_assignments(sizes, fixed, rng, n_draws)
+            if strata is None:
+                draws = draw_assignments(sizes, fixed, rng, n_draws)
+            else:
+                draws = strata.draw(fixed, rng, n_draws)
             values = _mahalanobis_total_batch(Z, draws, sizes_f)
             accepted = np.flatnonzero(values <= self.threshold_)
             if accepted.size:

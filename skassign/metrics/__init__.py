@@ -14,6 +14,7 @@ from skassign.metrics._glm import (
     glm_d_criterion,
     glm_efficiency,
 )
+from skassign.metrics._layout import batch_means_score, osat_score, spatial_score
 from skassign.metrics._minmse import minmse_objective, minmse_scale
 from skassign.metrics._scorer import (
     assignment_diversity,
@@ -28,6 +29,7 @@ from skassign.metrics._scorer import (
 __all__ = [
     "assignment_diversity",
     "balance_table",
+    "batch_means_score",
     "glm_a_criterion",
     "glm_criterion",
     "glm_d_criterion",
@@ -43,6 +45,8 @@ __all__ = [
     "neg_max_abs_smd_scorer",
     "neg_max_ks_scorer",
     "neg_max_log_variance_ratio_scorer",
+    "osat_score",
+    "spatial_score",
     "standardized_mean_difference",
     "variance_ratio",
 ]
