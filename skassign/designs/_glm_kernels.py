@@ -525,6 +525,7 @@ def local_search(
     seed,
     max_evals,
     current,
+    classes,
 ):
     """First-improvement descent over swaps (and single moves with free sizes).
 
@@ -628,8 +629,13 @@ def local_search(
             start = np.random.randint(nf)
             for jj in range(nf):
                 j = free[(start + jj) % nf]
-                # every unordered pair once: i in the lower arm
-                if labels[j] <= labels[i] or n_eval >= max_evals:
+                # every unordered pair once: i in the lower arm; swaps stay
+                # within a swap class (stratum)
+                if (
+                    labels[j] <= labels[i]
+                    or classes[j] != classes[i]
+                    or n_eval >= max_evals
+                ):
                     continue
                 a, b = labels[i], labels[j]
                 units[0], old[0], new[0] = i, a, b

@@ -224,6 +224,7 @@ class GLMProblem:
         mode=0,
         target=0.0,
         max_evals=_NO_LIMIT,
+        classes=None,
     ):
         """Compiled first-improvement descent (``_glm_kernels.local_search``)."""
         current = self.value if mode == 0 else self.imbalance()
@@ -254,6 +255,9 @@ class GLMProblem:
             seed,
             max_evals,
             current,
+            np.zeros(self.labels.shape[0], dtype=np.int64)
+            if classes is None
+            else classes,
         )
         self.value = self.objective()
         return float(value), int(n_eval)
@@ -282,7 +286,9 @@ def _random_start(sizes, fixed, rng):
     return draw_assignments(sizes, fixed, rng)
 
 
-def _shake(problem, free, n_moves, free_sizes, min_size, max_imbalance, rng):
+def _shake(
+    problem, free, n_moves, free_sizes, min_size, max_imbalance, rng, classes=None
+):
     """Apply ``n_moves`` random feasible moves (swaps, or single moves)."""
     labels = problem.labels
     n_arms = problem.n_arms
@@ -297,6 +303,8 @@ def _shake(problem, free, n_moves, free_sizes, min_size, max_imbalance, rng):
                 move = ([i], [b])
             else:
                 others = free[labels[free] != labels[i]]
+                if classes is not None:
+                    others = others[classes[others] == classes[i]]
                 if others.size == 0:
                     break
                 j = others[rng.randint(others.size)]
@@ -321,6 +329,7 @@ def hybrid_vns(
     time_limit=None,
     rng=None,
     trace=None,
+    strata=None,
 ):
     """Hybrid variable neighbourhood search (Hore et al., 2014, 2016).
 
@@ -338,6 +347,8 @@ def hybrid_vns(
     """
     rng = check_random_state(rng)
     free = np.flatnonzero(fixed < 0).astype(np.int64)
+    # with strata, swaps stay within a stratum (which keeps its counts)
+    classes = None if strata is None else np.asarray(strata.codes, dtype=np.int64)
     start_time = time.perf_counter()
     deadline = np.inf if time_limit is None else start_time + time_limit
     best_labels, best_value = None, np.inf
@@ -353,13 +364,18 @@ def hybrid_vns(
             seed=rng.randint(2**31 - 1),
             mode=mode,
             target=target,
+            classes=classes,
         )
         n_eval += evals
         return value
 
     def start():
         for _ in range(MAX_FEASIBILITY_STARTS):
-            problem.reset(_random_start(sizes, fixed, rng))
+            problem.reset(
+                _random_start(sizes, fixed, rng)
+                if strata is None
+                else strata.draw(fixed, rng)
+            )
             if max_imbalance == np.inf or problem.imbalance() <= max_imbalance:
                 return True
             if search(mode=1, target=max_imbalance) <= max_imbalance:
@@ -391,7 +407,7 @@ def hybrid_vns(
             # is admissible only together with rebalancing moves.
             free_shake = max_imbalance < np.inf and rng.rand() < 0.5
             cap = np.inf if free_shake else max_imbalance
-            _shake(problem, free, k, free_sizes, min_size, cap, rng)
+            _shake(problem, free, k, free_sizes, min_size, cap, rng, classes)
             if free_shake and problem.imbalance() > max_imbalance:
                 search(mode=1, target=max_imbalance)
             feasible = problem.imbalance() <= max_imbalance
@@ -638,7 +654,7 @@ class GLMOptimal(BaseDesign):
         self._fit_fingerprint = _fingerprint(X)
         return self
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         n, p = X.shape
         cap = self._cap(p)
         self._prior_seed = int(rng.randint(2**31 - 1))
@@ -647,7 +663,12 @@ class GLMOptimal(BaseDesign):
         start_sizes = sizes
         if free_sizes:
             start_sizes = resolve_group_sizes(n, self.n_groups, None, fixed, rng)
-        problem = GLMProblem(model, draw_assignments(start_sizes, fixed, rng))
+        start = (
+            draw_assignments(start_sizes, fixed, rng)
+            if strata is None
+            else strata.draw(fixed, rng)
+        )
+        problem = GLMProblem(model, start)
         if n < self.n_groups + p:
             warnings.warn(
                 f"n_samples={n} is smaller than the {self.n_groups + p} parameters "
@@ -668,6 +689,7 @@ class GLMOptimal(BaseDesign):
                 start_sizes,
                 fixed,
                 rng,
+                strata,
             )
         labels, value, n_iter, n_restarts, n_eval = hybrid_vns(
             problem,
@@ -679,6 +701,7 @@ class GLMOptimal(BaseDesign):
             max_iter=self.max_iter,
             time_limit=self.time_limit,
             rng=rng,
+            strata=strata,
         )
         if not np.isfinite(value):
             warnings.warn(
@@ -701,6 +724,7 @@ class GLMOptimal(BaseDesign):
             start_sizes,
             fixed,
             rng,
+            strata,
         )
 
     def _finish(
@@ -715,6 +739,7 @@ class GLMOptimal(BaseDesign):
         start_sizes,
         fixed,
         rng,
+        strata=None,
     ):
         """Fitted attributes of the search's result."""
         # exact (graded) value of the result
@@ -725,7 +750,11 @@ class GLMOptimal(BaseDesign):
         self.max_imbalance_ = cap
         self.prior_method_ = model.method
         self.n_iter_, self.n_restarts_, self.n_evaluations_ = n_iter, n_restarts, n_eval
-        random = draw_assignments(start_sizes, fixed, rng, n_draws=N_RANDOM_REFERENCE)
+        random = (
+            draw_assignments(start_sizes, fixed, rng, n_draws=N_RANDOM_REFERENCE)
+            if strata is None
+            else strata.draw(fixed, rng, N_RANDOM_REFERENCE)
+        )
         reference = np.median([model.log_criterion(r) for r in random])
         with np.errstate(over="ignore", invalid="ignore"):
             self.efficiency_vs_random_ = (
