@@ -23,6 +23,7 @@ FAST_PARAMS = {
     # check_transformer_general feeds centred covariates (StandardScaler), which
     # MinMSE's default (R's objective, no intercept) refuses as meaningless; the
     # intercept variant accepts them. The refusal is tested in test_minmse.py.
+    "GLMOptimal": {"max_iter": 5},
     "MinMSE": {"iterations": 200, "fit_intercept": True},
     "OptimalBalance": {"node_limit": 20, "time_limit": None, "heuristic_iter": 30},
     "Rerandomization": {"max_draws": 2_000},

@@ -2,6 +2,7 @@
 
 from skassign.designs._batch_layout import BatchLayout
 from skassign.designs._complete import BlockRandomization, CompleteRandomization
+from skassign.designs._glm_optimal import GLMOptimal
 from skassign.designs._minmse import MinMSE
 from skassign.designs._optimal import OptimalBalance
 from skassign.designs._rerandomization import Rerandomization
@@ -10,6 +11,7 @@ __all__ = [
     "BatchLayout",
     "BlockRandomization",
     "CompleteRandomization",
+    "GLMOptimal",
     "MinMSE",
     "OptimalBalance",
     "Rerandomization",

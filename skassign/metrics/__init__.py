@@ -8,6 +8,12 @@ from skassign.metrics._balance import (
     standardized_mean_difference,
     variance_ratio,
 )
+from skassign.metrics._glm import (
+    glm_a_criterion,
+    glm_criterion,
+    glm_d_criterion,
+    glm_efficiency,
+)
 from skassign.metrics._layout import batch_means_score, osat_score, spatial_score
 from skassign.metrics._minmse import minmse_objective, minmse_scale
 from skassign.metrics._scorer import (
@@ -24,6 +30,10 @@ __all__ = [
     "assignment_diversity",
     "balance_table",
     "batch_means_score",
+    "glm_a_criterion",
+    "glm_criterion",
+    "glm_d_criterion",
+    "glm_efficiency",
     "ks_statistic",
     "mahalanobis_imbalance",
     "make_balance_scorer",

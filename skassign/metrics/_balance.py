@@ -257,7 +257,7 @@ def _mahalanobis_total_batch(Z, assignments, sizes):
     {
         "X": ["array-like"],
         "labels": ["array-like"],
-        "covariance": [StrOptions({"within", "total"})],
+        "covariance": [StrOptions({"within", "total", "separate"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -273,7 +273,12 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
 
     With ``covariance="total"`` it is Morgan & Rubin's (2012) rerandomisation
     criterion, which uses the covariance ``S`` of all units:
-    ``M = (m_g - m_h)^T [S (1/n_g + 1/n_h)]^{-1} (m_g - m_h)``. Either is
+    ``M = (m_g - m_h)^T [S (1/n_g + 1/n_h)]^{-1} (m_g - m_h)``. With
+    ``covariance="separate"`` each arm's mean is scaled by its own
+    covariance (divisor ``n_g``), Welch-style:
+    ``M = (m_g - m_h)^T [S_g / n_g + S_h / n_h]^{-1} (m_g - m_h)``; it equals
+    ``"within"`` for arms of equal size and is the imbalance that
+    :class:`~skassign.designs.GLMOptimal` caps. Each is
     approximately chi-square with ``n_features`` degrees of freedom under
     complete randomisation. Singular covariances use the pseudo-inverse. With
     more than two arms the largest pairwise value is returned.
@@ -286,8 +291,9 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
         Covariates.
     labels : array-like of shape (n_samples,)
         Group of each unit.
-    covariance : {"within", "total"}, default="within"
-        Pooled within-arm covariance or covariance of all units.
+    covariance : {"within", "total", "separate"}, default="within"
+        Pooled within-arm covariance, covariance of all units, or each arm's
+        own covariance over its own size.
 
     Returns
     -------
@@ -302,6 +308,8 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
     0.562
     >>> round(mahalanobis_imbalance(X, [0, 1, 0, 1, 0, 1], covariance="total"), 3)
     0.429
+    >>> round(mahalanobis_imbalance(X, [0, 0, 1, 1, 1, 1], covariance="separate"), 3)
+    20.571
     """
     Xv, _, arms, inverse = _check_X_labels(X, labels)
     sizes = np.bincount(inverse).astype(np.float64)
@@ -312,6 +320,13 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
     for g, h in arm_pairs(arms.size):
         Xg, Xh = Xv[inverse == g], Xv[inverse == h]
         diff = Xh.mean(axis=0) - Xg.mean(axis=0)
+        if covariance == "separate":
+            pooled = (
+                np.atleast_2d(np.cov(Xg, rowvar=False, ddof=0)) / sizes[g]
+                + np.atleast_2d(np.cov(Xh, rowvar=False, ddof=0)) / sizes[h]
+            )
+            worst = max(worst, float(diff @ np.linalg.pinv(pooled) @ diff))
+            continue
         pooled = (
             np.atleast_2d(np.cov(Xg, rowvar=False, ddof=0)) * sizes[g]
             + np.atleast_2d(np.cov(Xh, rowvar=False, ddof=0)) * sizes[h]
