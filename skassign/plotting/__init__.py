@@ -1,5 +1,6 @@
 """Plots of designs and their diagnostics (needs matplotlib, the ``plot`` extra)."""
 
+from skassign.plotting._balance import balance_frame, plot_balance
 from skassign.plotting._trace import plot_trace
 
-__all__ = ["plot_trace"]
+__all__ = ["balance_frame", "plot_balance", "plot_trace"]
