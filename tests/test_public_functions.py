@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "skassign.datasets",
     "skassign.metrics",
     "skassign.model_selection",
+    "skassign.simulation",
     "skassign.utils",
     "skassign.utils.discovery",
 ]
