@@ -98,7 +98,7 @@ def plot_balance(
     marker is the mean ``|SMD|`` of each covariate over the simulated
     experiments).
 
-    Read more in the :ref:`User Guide <metrics>`.
+    Read more in the :ref:`User Guide <choosing_a_design>`.
 
     Parameters
     ----------

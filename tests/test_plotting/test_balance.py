@@ -78,3 +78,33 @@ def test_plot_balance_from_a_table_and_errors(data):
     with pytest.raises(ValueError, match="empty"):
         balance_frame(X, {})
     plt.close("all")
+
+
+def test_comparison_plots_draw_the_table():
+    from skassign.plotting import plot_estimates, plot_power
+    from skassign.simulation import LinearOutcome, NormalCovariates, compare_designs
+
+    table = compare_designs(
+        {"complete": CompleteRandomization(), "rerand": Rerandomization()},
+        NormalCovariates(12, 2),
+        LinearOutcome(noise_sd=0.5),
+        effects=[0.0, 1.0],
+        n_experiments=8,
+        random_state=0,
+    )
+    ax = plot_estimates(table, effect=1.0, bins=5)
+    assert len(ax.patches) == 4  # a filled and an outlined histogram per design
+    assert ax.get_lines()[0].get_xdata()[0] == 1.0
+    ax = plot_power(table)
+    lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    np.testing.assert_allclose(
+        np.asarray(lines[0].get_ydata(), float),
+        table.loc[table["design"] == "complete", "rejection_rate"],
+    )
+    ax = plot_balance(table)
+    assert len(ax.collections) == 2
+    with pytest.raises(ValueError, match="was not simulated"):
+        plot_estimates(table, effect=3.0)
+    with pytest.raises(ValueError, match="compare_designs"):
+        plot_power(pd.DataFrame({"a": [1]}))
+    plt.close("all")
