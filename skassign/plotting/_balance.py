@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from skassign.metrics import standardized_mean_difference
 from skassign.utils._optional import import_pyplot
+from skassign.utils._param_validation import (
+    HasMethods,
+    Interval,
+    validate_params,
+)
 from skassign.utils.validation import check_covariates, final_step, get_labels
 
 __all__ = ["balance_frame", "plot_balance"]
@@ -25,6 +31,14 @@ def _as_labels(value):
     return np.asarray(value)
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "labels": ["array-like", dict, HasMethods(["fit", "get_params"])],
+        "absolute": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def balance_frame(X, labels, *, absolute=True):
     """Standardised mean difference of every covariate under every assignment.
 
@@ -80,6 +94,17 @@ def balance_frame(X, labels, *, absolute=True):
     return pd.DataFrame(rows, columns=["design", "covariate", "smd"])
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "labels": ["array-like", dict, HasMethods(["fit", "get_params"]), None],
+        "absolute": ["boolean"],
+        "threshold": [Interval(Real, 0, None, closed="left"), None],
+        "ax": [HasMethods(["plot", "set_xlabel"]), None],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_balance(
     X,
     labels=None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 
 from skassign.utils._optional import import_pyplot
+from skassign.utils._param_validation import HasMethods, Interval, validate_params
 
 __all__ = ["plot_estimates", "plot_power"]
 
@@ -20,6 +23,16 @@ def _check_comparison(result, caller):
     return result.attrs["experiments"]
 
 
+@validate_params(
+    {
+        "result": [pd.DataFrame],
+        "effect": [Real, None],
+        "bins": [Interval(Integral, 1, None, closed="left")],
+        "ax": [HasMethods(["plot", "set_xlabel"]), None],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
     """Distribution of the effect estimate per design over simulated experiments.
 
@@ -110,6 +123,14 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
     return ax
 
 
+@validate_params(
+    {
+        "result": [pd.DataFrame],
+        "ax": [HasMethods(["plot", "set_xlabel"]), None],
+        "title": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_power(result, *, ax=None, title=None):
     """Power curves: the rejection rate of each design by effect.
 
