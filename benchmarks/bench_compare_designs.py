@@ -422,8 +422,8 @@ def _same(a, b):
             a.drop(columns="time_per_assignment"), b.drop(columns="time_per_assignment")
         )
         pd.testing.assert_frame_equal(
-            a.attrs["experiments"].drop(columns="time"),
-            b.attrs["experiments"].drop(columns="time"),
+            a.experiments.drop(columns="time"),
+            b.experiments.drop(columns="time"),
         )
     except AssertionError:
         return False

@@ -212,7 +212,7 @@ def plot_balance(
 def _comparison_balance(table):
     """Return the per-covariate balance table of a comparison (or the table)."""
     if isinstance(table, pd.DataFrame):
-        stored = table.attrs.get("covariate_balance")
+        stored = getattr(table, "covariate_balance", None)
         if stored is not None:
             return pd.DataFrame(stored)
         if {"design", "covariate", "smd"} <= set(table.columns):

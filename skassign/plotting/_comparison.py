@@ -14,13 +14,14 @@ __all__ = ["plot_estimates", "plot_power"]
 
 
 def _check_comparison(result, caller):
-    if not isinstance(result, pd.DataFrame) or "experiments" not in result.attrs:
+    experiments = getattr(result, "experiments", None)
+    if not isinstance(experiments, pd.DataFrame):
         raise ValueError(
             f"{caller} needs the table returned by "
-            "skassign.simulation.compare_designs (its attrs hold the experiments); "
+            "skassign.simulation.compare_designs (it carries the experiments); "
             f"got {type(result).__name__}."
         )
-    return result.attrs["experiments"]
+    return experiments
 
 
 @validate_params(
@@ -189,7 +190,7 @@ def plot_power(result, *, ax=None, title=None):
             capsize=3,
             label=name,
         )
-    alpha = result.attrs.get("alpha")
+    alpha = getattr(result, "alpha", None)
     if alpha is not None:
         ax.axhline(alpha, color="0.4", ls="--", lw=1, label=f"alpha = {alpha:g}")
     ax.set_ylim(-0.02, 1.02)

@@ -255,6 +255,27 @@ def _summarise(experiments, names, effects, alpha):
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+class DesignComparison(pd.DataFrame):
+    """The table of :func:`compare_designs`, with the experiments behind it.
+
+    A :class:`pandas.DataFrame` (one row per design and effect) whose
+    ``experiments``, ``covariate_balance``, ``failures`` and ``alpha``
+    attributes follow it through selections (``table[table.effect == 0]``).
+    They are attributes, not ``DataFrame.attrs``, so that ``pd.concat`` of
+    two comparisons works (it drops them).
+    """
+
+    _metadata = ["experiments", "covariate_balance", "failures", "alpha"]
+    experiments = None
+    covariate_balance = None
+    failures = None
+    alpha = None
+
+    @property
+    def _constructor(self):
+        return DesignComparison
+
+
 def _check_designs(designs):
     if not isinstance(designs, Mapping) or not designs:
         raise ValueError(
@@ -346,7 +367,7 @@ def compare_designs(
 
     **Failures are data.** An experiment in which a design raises (a solver
     error, a rerandomisation that finds no acceptable draw) is counted in
-    ``n_failed`` and its error kept in ``result.attrs["failures"]``; a test
+    ``n_failed`` and its error kept in ``result.failures``; a test
     that raises counts against ``n_tests``. Statistics use the remaining
     experiments; a warning reports every design with failures.
 
@@ -416,11 +437,13 @@ def compare_designs(
           Mahalanobis imbalance), both on the numeric covariates as drawn;
         - ``time_per_assignment`` (mean seconds per design fit).
 
-        ``result.attrs`` holds ``"experiments"`` (one row per experiment,
-        design and effect: estimate, p-value, balance, time, errors),
-        ``"covariate_balance"`` (mean ``|SMD|`` per design and covariate,
-        for :func:`~skassign.plotting.plot_balance`), ``"failures"`` (the
-        failed experiments and their errors) and ``"alpha"``.
+        The table is a :class:`pandas.DataFrame` subclass with four more
+        attributes, kept through row and column selection: ``experiments``
+        (one row per experiment, design and effect: estimate, p-value,
+        balance, time, errors), ``covariate_balance`` (mean ``|SMD|`` per
+        design and covariate, for :func:`~skassign.plotting.plot_balance`),
+        ``failures`` (the failed experiments and their errors) and
+        ``alpha``.
 
     See Also
     --------
@@ -510,14 +533,13 @@ def compare_designs(
     failures = experiments.loc[
         experiments["failed"], ["experiment", "design", "error"]
     ].drop_duplicates(["experiment", "design"])
-    summary.attrs = {
-        "experiments": experiments,
-        "covariate_balance": pd.DataFrame(
-            balance_rows, columns=["design", "covariate", "smd"]
-        ),
-        "failures": failures.reset_index(drop=True),
-        "alpha": alpha,
-    }
+    summary = DesignComparison(summary)
+    summary.experiments = experiments
+    summary.covariate_balance = pd.DataFrame(
+        balance_rows, columns=["design", "covariate", "smd"]
+    )
+    summary.failures = failures.reset_index(drop=True)
+    summary.alpha = alpha
     _warn_failures(failures, experiments, n_experiments)
     return summary
 
@@ -532,7 +554,7 @@ def _warn_failures(failures, experiments, n_experiments):
             )
         warnings.warn(
             "Some experiments failed because the design raised; they are counted "
-            "in n_failed and listed in result.attrs['failures'], and the "
+            "in n_failed and listed in result.failures, and the "
             "statistics use the other experiments. " + "; ".join(parts),
             UserWarning,
             stacklevel=3,

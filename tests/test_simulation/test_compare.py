@@ -71,12 +71,10 @@ def reference():
 def _assert_same(a, b):
     pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
     pd.testing.assert_frame_equal(
-        a.attrs["experiments"].drop(columns="time"),
-        b.attrs["experiments"].drop(columns="time"),
+        a.experiments.drop(columns="time"),
+        b.experiments.drop(columns="time"),
     )
-    pd.testing.assert_frame_equal(
-        a.attrs["covariate_balance"], b.attrs["covariate_balance"]
-    )
+    pd.testing.assert_frame_equal(a.covariate_balance, b.covariate_balance)
 
 
 @pytest.mark.parametrize("backend", ["n_jobs=2", "loky", "threading", "dask"])
@@ -99,7 +97,7 @@ def test_table_shape_and_statistics_from_the_experiments(reference):
     assert reference["effect"].tolist() == [0.0, 1.0, 0.0, 1.0]
     assert (reference["n_experiments"] == 6).all()
     assert (reference["n_failed"] == 0).all() and (reference["n_tests"] == 6).all()
-    runs = reference.attrs["experiments"]
+    runs = reference.experiments
     for _, row in reference.iterrows():
         part = runs[
             (runs["design"] == row["design"]) & (runs["effect"] == row["effect"])
@@ -128,14 +126,14 @@ def test_common_random_numbers_and_independence_of_other_designs():
     cov, out = NormalCovariates(8, 1), LinearOutcome(coef=0.0, noise_sd=1.0)
     both = compare_designs(
         designs, cov, out, n_experiments=5, estimator=total, random_state=3
-    ).attrs["experiments"]
+    ).experiments
     # Same covariates and the same outcome noise for every design (the
     # outcome ignores the labels at effect 0), different assignments.
     a, b = (both[both["design"] == d].reset_index(drop=True) for d in "ab")
     np.testing.assert_array_equal(a["estimate"], b["estimate"])
-    labels = compare_designs(designs, cov, out, n_experiments=5, random_state=3).attrs[
-        "experiments"
-    ]
+    labels = compare_designs(
+        designs, cov, out, n_experiments=5, random_state=3
+    ).experiments
     assert not np.array_equal(
         labels.loc[labels["design"] == "a", "estimate"],
         labels.loc[labels["design"] == "b", "estimate"],
@@ -175,7 +173,7 @@ def test_regression_estimator_matches_least_squares():
         n_experiments=3,
         estimator="regression",
         random_state=1,
-    ).attrs["experiments"]
+    ).experiments
     diff = compare_designs(
         {"complete": CompleteRandomization()},
         X,
@@ -183,7 +181,7 @@ def test_regression_estimator_matches_least_squares():
         effects=[0.7],
         n_experiments=3,
         random_state=1,
-    ).attrs["experiments"]
+    ).experiments
     # Rebuild experiment 0 from its documented seed derivation and refit
     # Lin's regression (y on 1, t, centred X, t * centred X) by least squares.
     seed = spawn_seeds(1, 3)[0]
@@ -213,7 +211,7 @@ def test_failed_experiments_are_counted_and_reported():
             n_experiments=12,
             random_state=0,
         )
-    failures = table.attrs["failures"]
+    failures = table.failures
     flaky = table[table["design"] == "flaky"]
     assert (table.loc[table["design"] == "complete", "n_failed"] == 0).all()
     n_failed = failures.shape[0]
@@ -221,7 +219,7 @@ def test_failed_experiments_are_counted_and_reported():
     assert (flaky["n_failed"] == n_failed).all()
     assert (flaky["n_tests"] == 12 - n_failed).all()
     assert failures["error"].str.contains("RuntimeError: solver gave up").all()
-    runs = table.attrs["experiments"]
+    runs = table.experiments
     assert runs.shape[0] == 2 * 2 * 12  # failed experiments stay in the table
     assert runs.loc[runs["failed"], "estimate"].isna().all()
 
@@ -235,7 +233,7 @@ def test_welch_test_and_coverage():
         n_experiments=50,
         random_state=0,
     )
-    runs = table.attrs["experiments"]
+    runs = table.experiments
     # Welch's interval excludes the truth exactly when the test rejects.
     np.testing.assert_array_equal(runs["covered"].astype(bool), runs["pvalue"] > 0.05)
     assert table["coverage"].item() == pytest.approx(1 - table["rejection_rate"].item())
@@ -267,3 +265,11 @@ def test_progress_bar_runs(capsys):
     pytest.importorskip("tqdm")
     table = _tiny(n_experiments=2, test=None, progress=True)
     assert table.shape[0] == 4
+
+
+def test_the_table_carries_its_experiments_and_concatenates():
+    table = _tiny(n_experiments=2, test=None, n_jobs=1)
+    assert table[table["effect"] == 0.0].experiments is table.experiments
+    assert table[["design", "sd"]].alpha == 0.05
+    both = pd.concat([table, _tiny(n_experiments=2, test=None, random_state=1)])
+    assert both.shape == (8, 15) and both.experiments is None
