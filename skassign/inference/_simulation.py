@@ -18,8 +18,7 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign.inference._bootstrap import BootstrapTest
-from skassign.inference._permutation import RandomizationTest
+from skassign.inference import BootstrapTest, RandomizationTest
 
 __all__ = [
     "mice_bootstrap_experiment",

@@ -13,7 +13,6 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 
-from skassign.base import _refit_labels
 from skassign.inference._statistics import lin_weights
 from skassign.metrics import mahalanobis_imbalance, standardized_mean_difference
 from skassign.utils._parallel import parallel_in_order
@@ -23,7 +22,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from skassign.utils._random import spawn_seeds
+from skassign.utils._random import set_random_states, spawn_seeds
 
 __all__ = ["compare_designs"]
 
@@ -152,7 +151,8 @@ def run_experiment(
     design_key = _key(name)
     start = time.perf_counter()
     try:
-        labels = _refit_labels(design, X, _child(seed, _DESIGN, design_key), {})
+        model = set_random_states(clone(design), _child(seed, _DESIGN, design_key))
+        labels = np.asarray(model.fit_predict(X)).astype(np.int64, copy=False)
     except Exception as err:  # a design failure is data, not a crash
         error = f"{type(err).__name__}: {' '.join(str(err).split())}"
         records = [

@@ -7,12 +7,12 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign.base import BaseDesign, _refit_labels
+from skassign.base import BaseDesign
 from skassign.designs import CompleteRandomization, Rerandomization
 from skassign.inference import RandomizationTest
 from skassign.simulation import LinearOutcome, NormalCovariates, compare_designs
 from skassign.simulation._compare import _DESIGN, _OUTCOME, _child, _key
-from skassign.utils import spawn_seeds
+from skassign.utils import set_random_states, spawn_seeds
 
 TIMING = ["time_per_assignment"]
 
@@ -185,9 +185,10 @@ def test_regression_estimator_matches_least_squares():
     # Rebuild experiment 0 from its documented seed derivation and refit
     # Lin's regression (y on 1, t, centred X, t * centred X) by least squares.
     seed = spawn_seeds(1, 3)[0]
-    labels = _refit_labels(
-        CompleteRandomization(), X, _child(seed, _DESIGN, _key("complete")), {}
+    model = set_random_states(
+        CompleteRandomization(), _child(seed, _DESIGN, _key("complete"))
     )
+    labels = model.fit_predict(X)
     y = LinearOutcome(coef=[1.0, -2.0], noise_sd=1.0)(
         X, labels, 0.7, np.random.default_rng(_child(seed, _OUTCOME, _key(0.7)))
     )
