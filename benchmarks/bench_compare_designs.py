@@ -157,6 +157,38 @@ def item1(args):
     opt = table[table["design"] == "OptimalBalance"]
     sd_ratio = float(opt["sd_ratio_to_complete"].max())
 
+    columns = [
+        "design", "effect", "n_experiments", "n_failed", "mean_estimate", "bias",
+        "sd", "sd_ratio_to_complete", "rmse", "rejection_rate", "rejection_se",
+        "max_abs_smd", "mahalanobis", "time_per_assignment",
+    ]  # fmt: skip
+    entry = {
+        "n_experiments": args.n_experiments,
+        "effects": list(EFFECTS),
+        "outcome": repr(outcome),
+        "covariates": repr(covariates),
+        "designs": {k: repr(v) for k, v in designs.items()},
+        "wall_time_s": seconds,
+        "n_jobs": args.n_jobs,
+        "load_average_at_start": load,
+        "table": _records(table, columns),
+        "sd_ratio_optimal_to_complete": sd_ratio,
+        "sd_ratio_pass": bool(sd_ratio <= 0.15),
+    }
+    print(
+        f"\n1. Mice comparison: {args.n_experiments} experiments x 5 designs x "
+        f"{len(EFFECTS)} effects in {seconds:.0f} s (n_jobs={args.n_jobs}, load "
+        f"{load:.1f}); Welch's t-test as the analysis"
+    )
+    print(table[columns].to_string(index=False, float_format="{:.4g}".format))
+    print(
+        f"   OptimalBalance SD / complete randomisation's SD: {sd_ratio:.3f} "
+        f"(target <= 0.15: {'PASS' if sd_ratio <= 0.15 else 'FAIL'})",
+        flush=True,
+    )
+    _item1_figures(table, None, args.figure_prefix)
+    args.save("item1", entry)  # the SD part is kept if the bootstrap is stopped
+
     optimal = {"OptimalBalance": designs["OptimalBalance"]}
     boot_effects = (0.0, -250.0)
     boot_start = time.perf_counter()
@@ -176,21 +208,6 @@ def item1(args):
     power = boot.loc[boot["effect"] == -250.0].iloc[0]
     _item1_figures(table, boot, args.figure_prefix)
 
-    columns = [
-        "design", "effect", "n_experiments", "n_failed", "mean_estimate", "bias",
-        "sd", "sd_ratio_to_complete", "rmse", "rejection_rate", "rejection_se",
-        "max_abs_smd", "mahalanobis", "time_per_assignment",
-    ]  # fmt: skip
-    print(
-        f"\n1. Mice comparison: {args.n_experiments} experiments x 5 designs x "
-        f"{len(EFFECTS)} effects in {seconds:.0f} s (n_jobs={args.n_jobs}, load "
-        f"{load:.1f}); Welch's t-test as the analysis"
-    )
-    print(table[columns].to_string(index=False, float_format="{:.4g}".format))
-    print(
-        f"   OptimalBalance SD / complete randomisation's SD: {sd_ratio:.3f} "
-        f"(target <= 0.15: {'PASS' if sd_ratio <= 0.15 else 'FAIL'})"
-    )
     boot_cols = [
         "design", "effect", "n_experiments", "n_failed", "n_tests", "sd",
         "rejection_rate", "rejection_se", "coverage",
@@ -210,17 +227,7 @@ def item1(args):
         f">= 0.95: {'PASS' if power_ok else 'FAIL'})"
     )
     return {
-        "n_experiments": args.n_experiments,
-        "effects": list(EFFECTS),
-        "outcome": repr(outcome),
-        "covariates": repr(covariates),
-        "designs": {k: repr(v) for k, v in designs.items()},
-        "wall_time_s": seconds,
-        "n_jobs": args.n_jobs,
-        "load_average_at_start": load,
-        "table": _records(table, columns),
-        "sd_ratio_optimal_to_complete": sd_ratio,
-        "sd_ratio_pass": bool(sd_ratio <= 0.15),
+        **entry,
         "bootstrap": {
             "n_experiments": args.bootstrap_experiments,
             "n_resamples": args.n_resamples,
@@ -258,7 +265,8 @@ def _item1_figures(table, boot, prefix):
     fig.savefig(RESULTS / f"{prefix}_mice_estimates.png", dpi=110)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     plot_power(table, ax=axes[0], title="Welch's t-test: size and power")
-    plot_power(boot, ax=axes[1], title="Bootstrap test of OptimalBalance")
+    if boot is not None:
+        plot_power(boot, ax=axes[1], title="Bootstrap test of OptimalBalance")
     fig.tight_layout()
     fig.savefig(RESULTS / f"{prefix}_mice_power.png", dpi=110)
     ax = plot_balance(table, title="Mean |SMD| of the initial weight")
@@ -508,18 +516,22 @@ def main(argv=None):
             "quick": args.quick,
         }
     )
-    items = {1: item1, 2: item2, 3: item3, 4: item4}
-    for item in args.items:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            entry = items[item](args)
+
+    def save(key, entry):
         entry["measured"] = {
             "commit": _commit(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         }
-        results[f"item{item}"] = entry
+        results[key] = entry
         args.output.write_text(json.dumps(results, indent=2) + "\n")
+
+    args.save = save
+    items = {1: item1, 2: item2, 3: item3, 4: item4}
+    for item in args.items:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            save(f"item{item}", items[item](args))
     print(f"\nwritten to {args.output}")
     return results
 
