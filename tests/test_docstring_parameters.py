@@ -16,6 +16,8 @@ PUBLIC_MODULES = [
     "skassign.exceptions",
     "skassign.metrics",
     "skassign.model_selection",
+    "skassign.plotting",
+    "skassign.simulation",
     "skassign.utils",
     "skassign.utils.discovery",
     "skassign.utils.validation",
