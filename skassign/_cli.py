@@ -361,6 +361,8 @@ def _run_assign(args, out):
             f"--fixed column {args.fixed!r} is not in {args.input!r}; its columns "
             f"are {', '.join(map(str, frame.columns))}."
         )
+    if design.__sklearn_tags__().input_tags.categorical:
+        return _run_assign_categorical(args, out, frame, raw, design)
     numeric, categorical = _covariate_columns(frame, args, args.input)
     columns = numeric + categorical
     pipeline = _assign_pipeline(design, numeric, categorical, args.impute)
@@ -404,6 +406,49 @@ def _run_assign(args, out):
             "with --columns and pass --one-hot to balance them too.",
             file=report,
         )
+    return 0
+
+
+def _run_assign_categorical(args, out, frame, raw, design):
+    """Designs that take categorical columns as they are (BatchLayout)."""
+    requested = _split_names(args.columns)
+    missing = [c for c in requested if c not in frame.columns]
+    if missing:
+        raise _InputError(
+            f"column {missing[0]!r} is not in {args.input!r}; its columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    columns = requested or [c for c in frame.columns if c != args.fixed]
+    fit_params = {}
+    if args.fixed is not None:
+        fit_params["fixed_labels"] = frame[args.fixed]
+    design.fit(frame[columns], **fit_params)
+    raw[args.label_column] = design.labels_
+    cages = getattr(design, "subgroups_", None)
+    if cages is not None and np.any(cages >= 0):
+        raw[f"{args.label_column}_cage"] = cages
+    text = raw.to_csv(index=False)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        report = sys.stderr
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise _InputError(
+                f"cannot write {args.output!r}: {err.strerror}."
+            ) from None
+        report = out
+    sizes = ", ".join(str(int(s)) for s in design.group_sizes_)
+    print(
+        f"assigned {design.labels_.size} units to batches of sizes {sizes} with "
+        f"{type(design).__name__} (seed {args.seed}; pass --seed {args.seed} to "
+        f"reproduce) on {', '.join(map(str, columns))}; score "
+        f"{design.objective_:.4f}, lower bound {design.lower_bound_:.4f} "
+        f"({design.status_}), keep-separate violations {design.n_violations_}.",
+        file=report,
+    )
     return 0
 
 

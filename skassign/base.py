@@ -23,16 +23,21 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skassign._sampling import draw_assignments, sample_assignments, sampling_method
 from skassign.exceptions import SolverError, SolverWarning
 from skassign.metrics._balance import mahalanobis_imbalance
-from skassign.utils._parallel import parallel_in_order
-from skassign.utils._param_validation import (
-    HasMethods,
-    Interval,
-    _fit_context,
-    validate_params,
+from skassign.utils._docstrings import fill_doc
+from skassign.utils._mip import solve_mip
+from skassign.utils._param_validation import HasMethods, Interval, _fit_context
+from skassign.utils._random import child_seed, set_random_states
+from skassign.utils._solver import (
+    SolveOutcome,
+    check_solve_result,
+    check_solver,
+    relative_gap,
+    solver_options,
+    warn_at_limit,
 )
-from skassign.utils._random import set_random_states, spawn_seeds
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,
@@ -76,220 +81,6 @@ def is_design(estimator):
     estimator = final_step(estimator)
     tags = getattr(estimator, "__sklearn_tags__", None)
     return tags is not None and tags().estimator_type == "design"
-
-
-def draw_assignments(sizes, fixed, rng, n_draws=None):
-    """Complete randomisations honouring group sizes and fixed units.
-
-    Free units are spread uniformly at random over the free places of every
-    group (``sizes`` minus the fixed units), so every completion is equally
-    likely.
-
-    Parameters
-    ----------
-    sizes : ndarray of shape (n_groups,)
-        Group sizes, fixed units included.
-    fixed : ndarray of shape (n_samples,)
-        Fixed group of each unit, ``-1`` for free units.
-    rng : numpy.random.RandomState
-        Source of randomness.
-    n_draws : int or None, default=None
-        Number of assignments; ``None`` returns a single 1-D assignment.
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,) or (n_draws, n_samples), int64
-        The assignments.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skassign.base import draw_assignments
-    >>> sizes, fixed = np.array([2, 2]), np.array([0, -1, -1, -1])
-    >>> labels = draw_assignments(sizes, fixed, np.random.RandomState(0))
-    >>> int(labels[0]), np.bincount(labels).tolist()
-    (0, [2, 2])
-    >>> draw_assignments(sizes, fixed, np.random.RandomState(0), n_draws=3).shape
-    (3, 4)
-    """
-    free = fixed < 0
-    n_fixed = np.bincount(fixed[~free], minlength=sizes.shape[0])
-    slots = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes - n_fixed)
-    if n_draws is None:
-        labels = fixed.copy()
-        labels[free] = rng.permutation(slots)
-        return labels
-    order = rng.random_sample((n_draws, slots.shape[0])).argsort(axis=1)
-    labels = np.repeat(fixed[None, :], n_draws, axis=0)
-    labels[:, free] = slots[order]
-    return labels
-
-
-def _refit_labels(estimator, X, seed, fit_params):
-    """Labels of a clone of ``estimator`` reseeded from ``seed`` and fit on X.
-
-    ``fit_predict`` makes any clusterer-like estimator (and a Pipeline ending
-    in one) usable, not only skassign's designs.
-    """
-    model = set_random_states(clone(estimator), seed)
-    return np.asarray(model.fit_predict(X, **fit_params)).astype(np.int64, copy=False)
-
-
-def _draw_labels(draw, estimator, X, seed, fit_params):
-    """:func:`_refit_labels` for draw number ``draw``, named in any error."""
-    try:
-        return _refit_labels(estimator, X, seed, fit_params)
-    except Exception as err:
-        _add_note(err, f"Raised while refitting the design for draw {draw}.")
-        raise
-
-
-def _add_note(err, note):
-    """Attach context to an exception raised in a parallel task (Python 3.11+).
-
-    A failure in one of thousands of refits (a solver error on one draw) is
-    then traceable to its draw without changing the exception's type.
-    """
-    if hasattr(err, "add_note"):
-        err.add_note(note)
-
-
-@validate_params(
-    {
-        "design": [HasMethods(["fit_predict", "get_params"])],
-        "X": ["array-like"],
-        "n_assignments": [Interval(Integral, 1, None, closed="left")],
-        "max_duplicate_fraction": [Interval(Real, 0, 1, closed="both")],
-        "max_draws": [Interval(Integral, 1, None, closed="left"), None],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "progress": ["boolean"],
-        "verbose": ["verbose"],
-        "fit_params": [dict, None],
-    },
-    prefer_skip_nested_validation=True,
-)
-def sample_assignments(
-    design,
-    X,
-    n_assignments,
-    *,
-    max_duplicate_fraction=1.0,
-    max_draws=None,
-    n_jobs=None,
-    random_state=None,
-    progress=False,
-    verbose=0,
-    fit_params=None,
-):
-    """Draw assignments of the same units from a design with fresh seeds.
-
-    Every draw refits a clone of ``design`` (a design or a Pipeline ending in
-    one) whose ``random_state`` parameters are reseeded from its own child
-    :class:`numpy.random.SeedSequence`, so the result is identical for any
-    ``n_jobs`` and joblib backend. These are the assignments a randomisation
-    test compares the observed one with (the R minMSE tool's
-    ``desired_test_vectors``).
-
-    Read more in the :ref:`User Guide <inference>`.
-
-    Parameters
-    ----------
-    design : estimator
-        A design or a Pipeline ending in one; any estimator with
-        ``fit_predict`` whose ``random_state`` parameters drive its
-        randomness works.
-    X : array-like of shape (n_samples, n_features)
-        Covariates of the units.
-    n_assignments : int
-        Number of assignments wanted.
-    max_duplicate_fraction : float in [0, 1], default=1.0
-        Largest share of the returned assignments that may repeat an earlier
-        one (the R tool's ``percentage_equal_treatments``, as a fraction).
-        With less than 1, draws continue until enough distinct assignments
-        are found or ``max_draws`` is reached.
-    max_draws : int or None, default=None
-        Largest number of fits; ``None`` means ``10 * n_assignments``.
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
-    random_state : int, RandomState instance or None, default=None
-        Root seed of the draws.
-    progress : bool, default=False
-        Show a progress bar (tqdm) that advances as fits finish.
-    verbose : int, default=0
-        joblib's verbosity.
-    fit_params : dict or None, default=None
-        Passed to every ``fit`` (for example ``{"fixed_labels": ...}`` or, in
-        a Pipeline, ``{"design__fixed_labels": ...}``).
-
-    Returns
-    -------
-    assignments : ndarray of shape (n_found, n_samples), dtype int64
-        The assignments in the order drawn; ``n_found`` is ``n_assignments``
-        unless ``max_draws`` ran out (then a warning says so).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skassign.base import sample_assignments
-    >>> from skassign.designs import CompleteRandomization
-    >>> X = np.arange(8.0).reshape(-1, 1)
-    >>> A = sample_assignments(CompleteRandomization(), X, 20,
-    ...                        max_duplicate_fraction=0.0, random_state=0)
-    >>> A.shape, len({tuple(a) for a in A})
-    ((20, 8), 20)
-    """
-    fit_params = {} if fit_params is None else fit_params
-    if max_draws is None:
-        max_draws = 10 * n_assignments
-    max_duplicates = int(np.floor(max_duplicate_fraction * n_assignments))
-    root = spawn_seeds(random_state, 1)[0]
-    kept, seen, n_duplicates, n_drawn = [], set(), 0, 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=0, desc="assignments", unit="fit")
-    while len(kept) < n_assignments and n_drawn < max_draws:
-        n_round = min(n_assignments - len(kept), max_draws - n_drawn)
-        seeds = root.spawn(n_round)
-        if bar is not None:
-            bar.total += n_round
-            bar.refresh()
-        draws = parallel_in_order(
-            _draw_labels,
-            [
-                (n_drawn + i, design, X, seed, fit_params)
-                for i, seed in enumerate(seeds)
-            ],
-            n_jobs=n_jobs,
-            verbose=verbose,
-            bar=bar,
-        )
-        n_drawn += n_round
-        for labels in draws:
-            key = labels.tobytes()
-            if key in seen:
-                if n_duplicates >= max_duplicates:
-                    continue
-                n_duplicates += 1
-            seen.add(key)
-            kept.append(labels)
-            if len(kept) == n_assignments:
-                break
-    if bar is not None:
-        bar.close()
-    if len(kept) < n_assignments:
-        warnings.warn(
-            f"Only {len(kept)} of the n_assignments={n_assignments} assignments "
-            f"were found within max_draws={max_draws} fits with at most "
-            f"{max_duplicates} duplicates: the design produces few distinct "
-            "assignments. Loosen the design (fewer iterations, a larger "
-            "threshold) or allow more duplicates.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return np.vstack(kept).astype(np.int64)
 
 
 def _fingerprint(X):
@@ -349,6 +140,7 @@ class DesignMixin:
         return tags
 
 
+@fill_doc
 class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for designs.
 
@@ -358,8 +150,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible; which groups get an extra unit is
@@ -376,10 +167,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         Size of every group.
     objective_ : float
         The design's own criterion at ``labels_`` (lower is better).
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
     """
 
     _parameter_constraints: dict = {
@@ -412,6 +200,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 
     def _fit(self, X, *, fixed_labels=None, **assign_params):
         """Shared fitting logic; ``assign_params`` go to :meth:`_assign`."""
+        self._check_params()
         X = self._validate_X(X, reset=True)
         rng = check_random_state(self.random_state)
         n_samples = X.shape[0]
@@ -427,6 +216,15 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         self.objective_ = float(self._objective(X, labels))
         self._fit_fingerprint = _fingerprint(X)
         return self
+
+    def _check_params(self):
+        """Check what ``_parameter_constraints`` cannot express, before any work.
+
+        ``fit`` checks every parameter against ``_parameter_constraints``
+        first and then calls this hook, before it even validates ``X``:
+        designs override it for combinations of parameters (and solver
+        designs for what their engine can honour). It raises ``ValueError``.
+        """
 
     @abstractmethod
     def _assign(self, X, sizes, fixed, rng, **assign_params):
@@ -512,59 +310,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
             )
         return Xv
 
-    def sample_assignments(
-        self,
-        X,
-        n_assignments,
-        *,
-        max_duplicate_fraction=1.0,
-        max_draws=None,
-        n_jobs=None,
-        random_state=None,
-        progress=False,
-        fixed_labels=None,
-    ):
-        """Draw assignments of the units of ``X`` with fresh seeds.
-
-        See :func:`skassign.base.sample_assignments`, which this calls with
-        ``design=self``; ``random_state=None`` uses the design's own
-        ``random_state`` as root seed.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units.
-        n_assignments : int
-            Number of assignments wanted.
-        max_duplicate_fraction : float in [0, 1], default=1.0
-            Largest share of repeated assignments.
-        max_draws : int or None, default=None
-            Largest number of fits (``None``: ``10 * n_assignments``).
-        n_jobs : int or None, default=None
-            Number of parallel jobs.
-        random_state : int, RandomState instance or None, default=None
-            Root seed; ``None`` uses ``self.random_state``.
-        progress : bool, default=False
-            Show a progress bar.
-        fixed_labels : array-like of shape (n_samples,), default=None
-            Partial assignment kept in every draw.
-
-        Returns
-        -------
-        assignments : ndarray of shape (n_found, n_samples), dtype int64
-            The assignments.
-        """
-        return sample_assignments(
-            self,
-            X,
-            n_assignments,
-            max_duplicate_fraction=max_duplicate_fraction,
-            max_draws=max_draws,
-            n_jobs=n_jobs,
-            random_state=self.random_state if random_state is None else random_state,
-            progress=progress,
-            fit_params=None if fixed_labels is None else {"fixed_labels": fixed_labels},
-        )
+    sample_assignments = sampling_method()
 
     def transform(self, X):
         """Return the fitted assignment as a one-column integer array.
@@ -607,28 +353,44 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         return tags
 
 
+@fill_doc
 class BaseSolverDesign(BaseDesign):
     """Base class for designs that call an optimisation solver.
 
-    Subclasses implement ``_solve(X, sizes, fixed, rng)``, which returns
-    labels honouring ``sizes`` and ``fixed`` and sets the solver attributes
-    below, and raises :class:`~skassign.exceptions.SolverError` when the
-    solver returns no assignment. If the design has a ``fallback`` design,
-    that failure is not fatal: a clone of the fallback, seeded from the
-    design's ``random_state`` and given the same group sizes and fixed units,
-    assigns the units instead, with a
+    It owns the solver parameters (``solver``, ``solver_params``,
+    ``time_limit``, ``node_limit``, ``mip_gap``, ``verbose``), their checks
+    (at the start of ``fit``, before any work: the solver must be installed,
+    handle integer variables and honour the limits), the engine options, the
+    fitted status attributes and the warning when a limit stopped the
+    solver. A subclass implements ``_solve(X, sizes, fixed, rng)``, which
+    returns the labels and a record of how the solve ended: the
+    :class:`~skassign.utils._solver.SolveResult` of :meth:`_solve_mip` for a
+    design that states its model as a :class:`~skassign.utils._mip.LinearMIP`
+    (the usual case: the design writes only its model), or a
+    :class:`~skassign.utils._solver.SolveOutcome` when it decided without a
+    solver. ``_solve`` raises :class:`~skassign.exceptions.SolverError` when
+    the solver returns no assignment. If the design has a ``fallback``
+    design, that failure is not fatal: a clone of the fallback, seeded from
+    the design's ``random_state`` and given the same group sizes and fixed
+    units, assigns the units instead, with a
     :class:`~skassign.exceptions.SolverWarning`.
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units.
-    fallback : design or None, default=None
-        Design used when the solver fails. ``None`` raises instead.
+    %(solver)s
+    %(solver_params)s
+    time_limit : float or None, default=60.0
+        Wall-clock limit in seconds. Results stopped by it depend on the
+        machine.
+    %(node_limit)s
+    %(mip_gap)s
+    %(fallback)s
     random_state : int, RandomState instance or None, default=None
         Controls every random choice.
+    %(solver_verbose)s
 
     Attributes
     ----------
@@ -649,8 +411,8 @@ class BaseSolverDesign(BaseDesign):
 
     Examples
     --------
-    A solver design implements ``_solve``. This toy one always fails, so its
-    fallback assigns the units (with a ``SolverWarning``):
+    This toy design's solver always fails, so its fallback assigns the
+    units (with a ``SolverWarning``):
 
     >>> import warnings
     >>> import numpy as np
@@ -658,12 +420,15 @@ class BaseSolverDesign(BaseDesign):
     >>> from skassign.designs import CompleteRandomization
     >>> from skassign.exceptions import SolverError
     >>> class AlwaysFails(BaseSolverDesign):
-    ...     def __init__(self, n_groups=2, *, group_sizes=None, fallback=None,
-    ...                  random_state=None):
-    ...         self.n_groups = n_groups
-    ...         self.group_sizes = group_sizes
-    ...         self.fallback = fallback
-    ...         self.random_state = random_state
+    ...     def __init__(self, n_groups=2, *, group_sizes=None,
+    ...                  solver="pyscipopt", solver_params=None, time_limit=60.0,
+    ...                  node_limit=None, mip_gap=0.0, fallback=None,
+    ...                  random_state=None, verbose=0):
+    ...         self.n_groups, self.group_sizes = n_groups, group_sizes
+    ...         self.solver, self.solver_params = solver, solver_params
+    ...         self.time_limit, self.node_limit = time_limit, node_limit
+    ...         self.mip_gap, self.fallback = mip_gap, fallback
+    ...         self.random_state, self.verbose = random_state, verbose
     ...
     ...     def _solve(self, X, sizes, fixed, rng):
     ...         raise SolverError("no assignment found")
@@ -677,51 +442,130 @@ class BaseSolverDesign(BaseDesign):
 
     _parameter_constraints: dict = {
         **BaseDesign._parameter_constraints,
+        "solver": [str],
+        "solver_params": [dict, None],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "node_limit": [Interval(Integral, 1, None, closed="left"), None],
+        "mip_gap": [Interval(Real, 0, None, closed="left")],
         "fallback": [HasMethods(["fit", "get_params"]), None],
+        "verbose": ["verbose"],
     }
 
     # Not skipping nested validation: ``fallback`` is itself an estimator.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, *, fixed_labels=None):
-        """Assign the units of ``X`` to groups.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
-        fixed_labels : array-like of shape (n_samples,), default=None
-            Partial assignment: the group of units already assigned and
-            ``-1`` (or NaN/None) for units to assign. Fixed units keep their
-            group and count towards balance.
-
-        Returns
-        -------
-        self : object
-            The fitted design.
-        """
+    def fit(self, X, y=None, *, fixed_labels=None):  # noqa: D102 (set below)
         return self._fit(X, fixed_labels=fixed_labels)
+
+    fit.__doc__ = BaseDesign.fit.__doc__
 
     @abstractmethod
     def _solve(self, X, sizes, fixed, rng):
-        """Return labels from the solver and set the solver attributes."""
+        """Return the labels and the record of the solve.
+
+        The record has ``status``, ``bound``, ``n_nodes`` and ``solver``
+        (``None`` when no solver ran): the result of :meth:`_solve_mip`, or
+        a :class:`~skassign.utils._solver.SolveOutcome`.
+        """
+
+    def _uses_solver(self):
+        """Whether ``fit`` will call the solver (a design may solve without)."""
+        return True
+
+    def _engine_options(self, seed=0, *, time_limit=None, tolerance=None, light=False):
+        """Return the engine and its options, from the solver parameters."""
+        engine = check_solver(self.solver, integer=True)
+        return solver_options(
+            engine,
+            time_limit=self.time_limit if time_limit is None else time_limit,
+            node_limit=self.node_limit,
+            mip_gap=self.mip_gap,
+            seed=seed,
+            tolerance=tolerance,
+            solver_params=self.solver_params,
+            verbose=self.verbose,
+            light=light,
+            owner=type(self).__name__,
+        )
+
+    def _check_params(self):
+        # Refuse a solver that is missing, cannot handle integers or cannot
+        # honour the limits now, before any search or model building.
+        if self._uses_solver():
+            self._engine_options()
+
+    def _solve_mip(
+        self, mip, seed, *, warm=None, time_limit=None, tolerance=None, light=False
+    ):
+        """Solve ``mip`` with the design's solver, limits and options.
+
+        Parameters
+        ----------
+        mip : LinearMIP
+            The model.
+        seed : int
+            Seed of the solver (draw it with
+            :func:`~skassign.utils.child_seed`).
+        warm : ndarray or None, default=None
+            A feasible solution to start from.
+        time_limit : float or None, default=None
+            Seconds left for the solver; ``None`` gives it ``self.time_limit``.
+        tolerance : float or None, default=None
+            Feasibility tolerance (``None``: the solver's).
+        light : bool, default=False
+            Switch SCIP's presolving, heuristics and cuts off (small models).
+
+        Returns
+        -------
+        result : SolveResult
+            The solver's result, which has a solution.
+
+        Raises
+        ------
+        InfeasibleDesignError
+            If the solver proves that no assignment exists.
+        SolverError
+            If it stops without a solution.
+        """
+        options = self._engine_options(
+            seed, time_limit=time_limit, tolerance=tolerance, light=light
+        )
+        return check_solve_result(solve_mip(mip, options, warm=warm))
 
     def _assign(self, X, sizes, fixed, rng):
         self.fallback_ = None
         start = time.perf_counter()
         try:
-            return self._solve(X, sizes, fixed, rng)
+            labels, record = self._solve(X, sizes, fixed, rng)
         except SolverError as err:
             if self.fallback is None:
                 raise
             labels = self._fit_fallback(X, sizes, fixed, rng, err)
-            self.status_ = "fallback"
-            self.bound_ = float("nan")
-            self.gap_ = float("nan")
-            self.n_nodes_ = -1
-            self.solve_time_ = time.perf_counter() - start
-            return labels
+            record = SolveOutcome("fallback")
+        self._set_status(record, self._objective(X, labels), start)
+        return labels
+
+    def _set_status(self, record, objective, start):
+        """Set the fitted status attributes; print and warn as asked."""
+        bound = record.bound
+        bound = min(bound, objective) if np.isfinite(bound) else np.nan
+        self.status_ = record.status
+        self.bound_ = float(bound)
+        self.gap_ = relative_gap(objective, bound) if np.isfinite(bound) else np.nan
+        if record.status == "optimal":
+            self.gap_ = 0.0
+        self.n_nodes_ = int(record.n_nodes)
+        self.solve_time_ = time.perf_counter() - start
+        if record.solver is None:
+            return
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] {record.solver}: status {record.status}, "
+                f"objective {objective:.6g}, bound {self.bound_:.6g}, "
+                f"{self.n_nodes_} nodes ({self.solve_time_:.3f} s)"
+            )
+        warn_at_limit(
+            record.status, objective, bound, solver=record.solver, stacklevel=6
+        )
 
     def _fit_fallback(self, X, sizes, fixed, rng, err):
         """Assign with a clone of ``fallback`` after a solver failure."""
@@ -734,7 +578,7 @@ class BaseSolverDesign(BaseDesign):
             if key == "group_sizes" or key.endswith("__group_sizes"):
                 sized[key] = sizes.tolist()
         design.set_params(**sized)
-        set_random_states(design, int(rng.randint(np.iinfo(np.int32).max)))
+        set_random_states(design, child_seed(rng))
         warnings.warn(
             f"{type(self).__name__}: {err} Falling back to {type(design).__name__}.",
             SolverWarning,

@@ -11,6 +11,12 @@ settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
+# Design discovery (skassign.utils.discovery) also walks the worked example
+# designs, so that every common test (estimator checks, properties,
+# docstrings, the CLI) runs on them: a design added there needs no
+# registration. Subprocesses (the CLI tests) inherit the variable.
+os.environ.setdefault("SKASSIGN_DISCOVERY", "tests.worked_designs")
+
 
 @pytest.fixture
 def X_small():

@@ -291,3 +291,69 @@ def test_python_m_skassign(mice_csv):
     assert failed.stderr == (
         "skassign: error: input file 'nowhere.csv' does not exist.\n"
     )
+
+
+def test_assign_batch_layout_on_categorical_columns(tmp_path, capsys):
+    animals = pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(12)],
+            "strain": ["A"] * 6 + ["B"] * 6,
+            "sex": ["F", "M"] * 6,
+            "earmark": ["L", "R", "2L"] * 4,
+        }
+    )
+    path = tmp_path / "animals.csv"
+    animals.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    status, _, err = _run(
+        [
+            "assign",
+            path,
+            "--design",
+            "batch-layout",
+            "--group-sizes",
+            "6,6",
+            "--columns",
+            "strain,sex,earmark",
+            "--param",
+            "balance=['strain']",
+            "--param",
+            "keep_together=['strain', 'sex']",
+            "--param",
+            "keep_separate=['earmark']",
+            "--param",
+            "subgroup_sizes=(1, 3, 3)",
+            "--seed",
+            "0",
+            "-o",
+            out,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    result = pd.read_csv(out)
+    assert result["group"].value_counts().tolist() == [6, 6]
+    assert result.groupby("group_cage")["group"].nunique().max() == 1
+    assert pd.crosstab(result["group"], result["strain"]).values.tolist() == [
+        [3, 3],
+        [3, 3],
+    ]
+    status, _, err = _run(
+        [
+            "assign",
+            path,
+            "--design",
+            "BatchLayout",
+            "--group-sizes",
+            "6,6",
+            "--param",
+            "keep_together=['strain']",
+            "--param",
+            "subgroup_sizes=(4, 4, 4)",
+            "--seed",
+            "0",
+        ],
+        capsys,
+    )
+    assert status != 0
+    assert "subgroup_sizes" in err and len(err.strip().splitlines()) == 1

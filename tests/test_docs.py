@@ -129,7 +129,8 @@ def test_api_reference_entries_exist_and_are_public():
 
 
 def _rst_with_examples():
-    files = [README, *_doc_files("*.rst")]
+    # Included fragments (*.inc) are read by Sphinx as part of their page.
+    files = [README, *_doc_files("*.rst"), *_doc_files("*.inc")]
     return [p for p in files if ">>>" in p.read_text(encoding="utf-8")]
 
 

@@ -8,12 +8,15 @@ import pytest
 numpydoc = pytest.importorskip("numpydoc")
 from numpydoc.docscrape import NumpyDocString  # noqa: E402
 
+from skassign.utils.discovery import all_designs  # noqa: E402
+
 PUBLIC_MODULES = [
     "skassign._cli",
     "skassign.base",
     "skassign.datasets",
     "skassign.designs",
     "skassign.exceptions",
+    "skassign.inference",
     "skassign.metrics",
     "skassign.model_selection",
     "skassign.plotting",
@@ -32,6 +35,9 @@ def _public_objects():
             obj = getattr(module, name)
             if inspect.isfunction(obj) or inspect.isclass(obj):
                 seen[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    # Every discovered design, the worked ones the tests add included.
+    for _, cls in all_designs():
+        seen[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return seen
 
 

@@ -24,8 +24,10 @@ from skassign.utils._param_validation import (
 PUBLIC_MODULES = [
     "skassign.base",
     "skassign.datasets",
+    "skassign.inference",
     "skassign.metrics",
     "skassign.model_selection",
+    "skassign.plotting",
     "skassign.simulation",
     "skassign.utils",
     "skassign.utils.discovery",
@@ -42,6 +44,8 @@ EXEMPT = {
     "skassign.utils.check_labels",
     "skassign.utils.get_labels",
     # Seeding helpers that accept every random_state form, incl. SeedSequence.
+    "skassign.utils.child_rng",
+    "skassign.utils.child_seed",
     "skassign.utils.set_random_states",
     "skassign.utils.spawn_seeds",
     # Discovery: type_filter is checked and tested in test_discovery.py.

@@ -9,11 +9,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from sklearn.cluster import KMeans
 
 from skassign.base import BaseDesign, draw_assignments
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, _fit_context
+from skassign.utils._random import child_seed
 
 __all__ = ["BlockRandomization", "CompleteRandomization"]
 
 
+@fill_doc
 class CompleteRandomization(BaseDesign):
     """Uniformly random assignment with exact group sizes.
 
@@ -25,8 +28,7 @@ class CompleteRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible; which groups get an extra unit is
@@ -43,10 +45,7 @@ class CompleteRandomization(BaseDesign):
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units) of
         the assignment, for comparison with other designs.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -121,6 +120,7 @@ def _stratum_counts(strata, n_strata, sizes, fixed, rng):
     return np.rint(result.x[:cells]).astype(np.int64).reshape(n_strata, n_groups)
 
 
+@fill_doc
 class BlockRandomization(BaseDesign):
     """Complete randomisation within strata (blocks).
 
@@ -136,8 +136,7 @@ class BlockRandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
@@ -161,10 +160,7 @@ class BlockRandomization(BaseDesign):
         Size of every group.
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units).
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -229,7 +225,7 @@ class BlockRandomization(BaseDesign):
             n_strata = min(n_strata, np.unique(X, axis=0).shape[0])
             if n_strata > 1:
                 kmeans = KMeans(
-                    n_clusters=n_strata, n_init=10, random_state=rng.randint(2**31 - 1)
+                    n_clusters=n_strata, n_init=10, random_state=child_seed(rng)
                 )
                 inverse = kmeans.fit_predict(X)
             else:

@@ -1,529 +1,43 @@
 """minMSE treatment assignment (Schneider & Schlather, 2017) by simulated annealing.
 
-The objective is a weighted sum over arms of ``xbar' (X_g' X_g)^{-1} xbar``.
-The kernel works in whitened coordinates ``Z`` (``Z'Z = n I``, the column
-space of ``X``), where the objective is unchanged for arms of full rank and a
-small ridge keeps every arm's inverse defined. A move re-assigns a few units,
-which changes each arm's ``Z_g'Z_g`` by a few rank-one terms, so the change of
-the objective follows from the Woodbury identity with ``change x change``
-systems and the arms' small inverses, instead of new inverses from all
-units. Proposals are evaluated in vectorised batches drawn ahead: from the
-current state, cut at the first accepted move (every earlier proposal was
-rejected, so its evaluation was exact), or, when most moves are accepted, as
-a chain of accepted moves (cumulative rank-one updates of the Gram matrices,
-one batched inverse) cut at the first rejection. Either way the chain is the
-one a one-move-at-a-time implementation walks. After an accepted move the
-arms' inverses are re-derived from the updated Gram matrices, which does not
-drift, and everything is recomputed from the labels periodically.
+The estimator. The objective in whitened coordinates and its incremental
+evaluation are in :mod:`skassign.designs._minmse_problem`; the annealing
+itself is the shared local-search engine (:mod:`skassign.designs._search`).
 """
 
 from __future__ import annotations
 
 import warnings
-from bisect import bisect_left
 from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from skassign.base import BaseDesign, draw_assignments
+from skassign._sampling import draw_assignments, sampling_method
+from skassign.base import BaseDesign
+from skassign.designs import _minmse_problem
+from skassign.designs._minmse_problem import (
+    _anneal,
+    _ridge_objective,
+    _ridge_objective_batch,
+    _whiten,
+)
 from skassign.metrics._minmse import _minmse_coefficients
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, Options, StrOptions
+from skassign.utils._progress import progress_bar
 from skassign.utils.validation import interchangeable_groups
 
 __all__ = ["MinMSE"]
 
-# Ridge added to every arm's Z_g'Z_g, relative to Z'Z / n = I. It changes the
-# objective of arms of full rank by a relative O(1e-7) and charges an arm that
-# misses a direction of the covariates ~|zbar|^2 / _RIDGE.
-_RIDGE = 1e-6
-# Directions of X whose singular value is below this fraction of the largest
-# are dropped, as MASS::ginv (tolerance sqrt(eps) on X'X) drops them.
-_RANK_RTOL = float(np.finfo(np.float64).eps ** 0.25)
+# The search's pieces, under the names the tests and benchmarks import.
+_Annealer, _draw_units = _minmse_problem._Annealer, _minmse_problem._draw_units
+_MAX_BATCH, _temperatures = _minmse_problem._MAX_BATCH, _minmse_problem._temperatures
+
 # A column whose mean is below this fraction of its root mean square is
 # considered centred.
 _CENTRED_RTOL = 1e-10
-# Accepted moves between recomputations of the Gram matrices from the labels
-# (their rank-one updates accumulate rounding, slowly).
-_REFRESH_EVERY = 2000
-_MAX_BATCH = 1024
-_CHAIN_BATCH = 256
-# Batch sizes: evaluating a batch costs about _BATCH_OVERHEAD proposals' worth
-# of fixed numpy overhead plus one unit per proposal, and a batch of size B
-# advances the chain by min(B, G) iterations, G geometric with the
-# probability p that a proposal ends the batch. The table holds, for p on a
-# log grid, the B minimising (_BATCH_OVERHEAD + B) / E[min(B, G)].
-_BATCH_OVERHEAD = 20.0
-_STOP_GRID = np.logspace(-4.0, 0.0, 161)
-
-
-def _optimal_batch_sizes(stop_grid, limit):
-    sizes = np.arange(1, limit + 1)
-    cost = [
-        (_BATCH_OVERHEAD + sizes) * p / -np.expm1(sizes * np.log1p(-min(p, 1 - 1e-12)))
-        for p in stop_grid
-    ]
-    return np.array([int(sizes[np.argmin(c)]) for c in cost])
-
-
-_BATCH_TABLE = _optimal_batch_sizes(_STOP_GRID, _MAX_BATCH).tolist()
-_STOP_GRID_LIST = _STOP_GRID.tolist()
-# Below this many matrix entries a batched LAPACK solve beats the closed forms.
-_CLOSED_FORM_MIN = 600
-_GRAM_CHUNK = 2**22
-# t0="auto": the starting temperature is a factor times the median absolute
-# change of the objective over _AUTO_T0_PROPOSALS random moves from the start;
-# the factor falls with the number of free units (see _auto_factor).
-_AUTO_T0_PROPOSALS = 256
-
-
-def _auto_factor(n_free):
-    """Factor of the median move for t0="auto", given the number of free units.
-
-    Tuned on simulated data (9 to 300 units, 1 to 5 covariates, 2 to 4
-    arms): small problems are solved exactly more often when the search
-    starts hot enough to leave local minima, larger ones reach lower
-    objectives within a few thousand iterations when it starts colder.
-    """
-    return float(np.clip(np.sqrt(25.0 / max(n_free, 1)), 0.3, 1.5))
-
-
-def _whiten(X):
-    """Whitened coordinates of the covariates: ``Z = sqrt(n) U_r``.
-
-    ``U_r`` spans the column space of ``X`` (rank by the pseudo-inverse's
-    tolerance, after dividing every column by its root mean square so that
-    the rank does not depend on the columns' units), so ``Z'Z = n I`` and
-    the minMSE objective of any assignment whose arms have full rank is the
-    same on ``Z`` as on ``X``.
-    """
-    n_samples = X.shape[0]
-    rms = np.sqrt((X * X).mean(axis=0))
-    active = rms > 0.0
-    if not active.any():
-        return np.zeros((n_samples, 0))
-    U, s, _ = np.linalg.svd(X[:, active] / rms[active], full_matrices=False)
-    keep = s > _RANK_RTOL * s[0]
-    return np.sqrt(n_samples) * U[:, keep]
-
-
-def _arm_state(Z, labels, n_groups):
-    """Every arm's ``A_g = Z_g'Z_g + ridge I``, ``M_g = A_g^{-1}``, ``u_g``, ``q_g``.
-
-    ``u_g = M_g zbar`` and ``q_g = zbar' u_g``.
-    """
-    rank = Z.shape[1]
-    zbar = Z.mean(axis=0)
-    gram = np.empty((n_groups, rank, rank))
-    for g in range(n_groups):
-        Zg = Z[labels == g]
-        gram[g] = Zg.T @ Zg
-    gram += _RIDGE * np.eye(rank)
-    M = np.linalg.inv(gram)
-    M = 0.5 * (M + M.swapaxes(-1, -2))
-    u = M @ zbar
-    return gram, M, u, u @ zbar
-
-
-def _ridge_objective(Z, labels, coef):
-    """Return the penalised minMSE objective of one assignment on whitened ``Z``."""
-    if Z.shape[1] == 0:
-        return 0.0
-    *_, q = _arm_state(Z, labels, coef.shape[0])
-    return float(coef @ q)
-
-
-def _ridge_objective_batch(Z, assignments, coef):
-    """Return the penalised objective of many assignments, shape (n_draws,)."""
-    n_samples, rank = Z.shape
-    n_groups = coef.shape[0]
-    zbar = Z.mean(axis=0)
-    ZZ = (Z[:, :, None] * Z[:, None, :]).reshape(n_samples, rank * rank)
-    out = np.empty(assignments.shape[0])
-    chunk = max(1, _GRAM_CHUNK // max(n_samples * n_groups, 1))
-    for start in range(0, assignments.shape[0], chunk):
-        block = assignments[start : start + chunk]
-        gram = np.stack(
-            [(block == g).astype(np.float64) @ ZZ for g in range(n_groups)], axis=1
-        ).reshape(block.shape[0], n_groups, rank, rank)
-        gram += _RIDGE * np.eye(rank)
-        u = np.linalg.solve(gram, np.broadcast_to(zbar, gram.shape[:-1])[..., None])
-        out[start : start + chunk] = (u[..., 0] @ zbar) @ coef
-    return out
-
-
-def _draw_units(free, n_change, n_draws, rng):
-    """``n_draws`` rows of ``n_change`` distinct free units, in random order."""
-    n_free = free.shape[0]
-    p_distinct = np.prod(1.0 - np.arange(n_change) / n_free)
-    if p_distinct < 0.5:
-        return free[rng.random_sample((n_draws, n_free)).argsort(axis=1)[:, :n_change]]
-    idx = rng.randint(n_free, size=(n_draws, n_change))
-    rows = np.arange(n_draws)
-    while rows.size:
-        srt = np.sort(idx[rows], axis=1)
-        rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
-        idx[rows] = rng.randint(n_free, size=(rows.size, n_change))
-    return free[idx]
-
-
-def _temperatures(t0, cooling, tmax, iters):
-    """Temperature at (1-based) iterations ``iters``, as in the R package."""
-    level = np.floor((iters - 1) / tmax) * tmax
-    if cooling == 1:
-        return t0 / np.log(level + np.e)
-    return t0 / (level + 1.0)
-
-
-def _quadratic_inverse(K, v):
-    """``v' K^{-1} v`` for stacks of small symmetric matrices ``K``.
-
-    Large stacks of 2x2 and 3x3 matrices use closed forms (adjugate over
-    determinant), which are much faster than one LAPACK call per matrix;
-    small stacks use one batched solve, which costs fewer numpy calls.
-    """
-    size = K.shape[-1]
-    if size == 2 and K.size > _CLOSED_FORM_MIN:
-        a, b, d = K[..., 0, 0], K[..., 0, 1], K[..., 1, 1]
-        v0, v1 = v[..., 0], v[..., 1]
-        return (v0 * v0 * d - 2.0 * v0 * v1 * b + v1 * v1 * a) / (a * d - b * b)
-    if size == 3 and K.size > _CLOSED_FORM_MIN:
-        a, b, c = K[..., 0, 0], K[..., 0, 1], K[..., 0, 2]
-        d, e, f = K[..., 1, 1], K[..., 1, 2], K[..., 2, 2]
-        v0, v1, v2 = v[..., 0], v[..., 1], v[..., 2]
-        adj_a, adj_b, adj_c = d * f - e * e, c * e - b * f, b * e - c * d
-        adj_d, adj_e, adj_f = a * f - c * c, b * c - a * e, a * d - b * b
-        det = a * adj_a + b * adj_b + c * adj_c
-        quad = (
-            v0 * (v0 * adj_a + 2.0 * (v1 * adj_b + v2 * adj_c))
-            + v1 * (v1 * adj_d + 2.0 * v2 * adj_e)
-            + v2 * v2 * adj_f
-        )
-        return quad / det
-    return (v * np.linalg.solve(K, v[..., None])[..., 0]).sum(axis=-1)
-
-
-def _replay(labels, units, new):
-    """Labels after the moves ``units[k] -> new[k]``, applied in order."""
-    labels = labels.copy()
-    flat_units = units.ravel()[::-1]
-    last, first = np.unique(flat_units, return_index=True)
-    labels[last] = new.ravel()[::-1][first]
-    return labels
-
-
-class _Annealer:
-    """Incremental state of the minMSE annealing on whitened covariates.
-
-    For arm ``g`` it keeps the Gram matrix ``A_g = Z_g'Z_g + ridge I``, its
-    inverse ``M_g`` and ``u_g = M_g zbar``. Moving units changes ``A_g`` by
-    ``Zc' S Zc`` (``S = diag(s)``, ``s = +1`` for units entering the arm,
-    ``-1`` for units leaving it), and Woodbury's identity gives
-    ``q_g' = q_g - v' (S + Zc M_g Zc')^{-1} v`` with ``v = Zc u_g``,
-    restricted to the moved units: rows of units an arm does not exchange are
-    zeroed, which decouples them (their diagonal entry is set to 1).
-    """
-
-    def __init__(self, Z, coef, labels):
-        self.Z = Z
-        self.zbar = Z.mean(axis=0)
-        self.coef = coef
-        n_groups = coef.shape[0]
-        self.n_groups = n_groups
-        self.onehot = np.eye(n_groups)
-        old, new = np.divmod(np.arange(n_groups * n_groups), n_groups)
-        arms = np.arange(n_groups)
-        # Indexed by old * n_groups + new: whether arm g gains or loses the
-        # unit, and the diagonal entry of S (1 for a decoupled unit).
-        self.moved_table = ((old[:, None] == arms) != (new[:, None] == arms)).astype(
-            np.float64
-        )
-        self.sign_table = np.where(
-            (old[:, None] == arms) & (new[:, None] != arms), -1.0, 1.0
-        )
-        self.labels = labels.copy()
-        self.refresh()
-
-    def refresh(self):
-        """Recompute everything from the labels (bounds the drift of updates)."""
-        self.A, self.M, self.u, self.q = _arm_state(self.Z, self.labels, self.n_groups)
-        self.f = float(self.coef @ self.q)
-
-    def evaluate(self, units, new):
-        """Change of the objective if ``units`` (n_proposals, n_change) get ``new``.
-
-        Every proposal is evaluated from the current state by Woodbury's
-        identity. Returns the changes (n_proposals,), whether each proposal
-        changes the assignment, and the pieces :meth:`apply` reuses.
-        """
-        old = self.labels[units]
-        code = old * self.n_groups + new
-        moved = self.moved_table[code].swapaxes(1, 2)
-        sign = self.sign_table[code].swapaxes(1, 2)
-        Zc = self.Z[units][:, None] * moved[..., None]
-        P = np.matmul(Zc, self.M)
-        K = np.matmul(P, Zc.swapaxes(-1, -2))
-        n_change = units.shape[1]
-        diagonal = K.reshape(K.shape[:2] + (n_change * n_change,))[..., :: n_change + 1]
-        diagonal += sign
-        v = np.matmul(Zc, self.u[..., None])[..., 0]
-        delta = _quadratic_inverse(K, v) @ -self.coef
-        return delta, (old != new).any(axis=1), (Zc, sign)
-
-    def apply(self, j, units, new, pieces):
-        """Accept proposal ``j`` of the last :meth:`evaluate` call.
-
-        The Gram matrices get the move's rank-one terms and are inverted
-        afresh: chaining Woodbury updates of the inverses amplifies rounding
-        when arms are small (a move then changes a large share of an arm),
-        whereas a batched ``r x r`` inverse costs the same and does not drift.
-        """
-        Zc, sign = pieces[0][j], pieces[1][j]
-        self.A += np.matmul((Zc * sign[..., None]).swapaxes(-1, -2), Zc)
-        self.M = np.linalg.inv(self.A)
-        self.u = self.M @ self.zbar
-        self.q = self.u @ self.zbar
-        self.f = float(self.coef @ self.q)
-        self.labels[units[j]] = new[j]
-
-    def chain(self, units):
-        """Objective after each of the consecutive moves ``units`` (rotations).
-
-        Speculates that every move is accepted: the Gram matrices of the
-        successive states are cumulative sums of the moves' rank-one terms and
-        are inverted in one batched call. Returns the labels each move gives
-        its units, the objective after each move and the pieces
-        :meth:`accept_chain` reuses.
-        """
-        touched, local = np.unique(units, return_inverse=True)
-        local = local.reshape(units.shape).tolist()
-        current = self.labels[touched].tolist()
-        old_rows, new_rows = [], []
-        for row in local:
-            old = [current[i] for i in row]
-            new = old[1:] + old[:1]
-            for i, label in zip(row, new, strict=True):
-                current[i] = label
-            old_rows.append(old)
-            new_rows.append(new)
-        old, new = np.array(old_rows), np.array(new_rows)
-        Zc = self.Z[units][:, None]
-        signed = Zc * (self.onehot[new] - self.onehot[old]).swapaxes(1, 2)[..., None]
-        dA = np.matmul(signed.swapaxes(-1, -2), Zc)
-        A = self.A + np.cumsum(dA, axis=0)
-        M = np.linalg.inv(A)
-        u = M @ self.zbar
-        q = u @ self.zbar
-        return new, q @ self.coef, (A, M, u, q)
-
-    def accept_chain(self, n_moves, units, new, f, pieces):
-        """Keep the first ``n_moves`` moves of the last :meth:`chain` call."""
-        A, M, u, q = pieces
-        k = n_moves - 1
-        self.A, self.M, self.u, self.q = A[k].copy(), M[k].copy(), u[k].copy(), q[k]
-        self.f = float(f[k])
-        self.labels = _replay(self.labels, units[:n_moves], new[:n_moves])
-
-
-def _auto_temperature(state, free, n_change, rng):
-    """Return a starting temperature from the changes moves of the start cause.
-
-    :func:`_auto_factor` times the median absolute change of the objective
-    over ``_AUTO_T0_PROPOSALS`` random moves from the starting assignment, so
-    that a median worsening move is first accepted with probability between
-    ``exp(-1 / 0.3)`` (4%, many free units) and ``exp(-1 / 1.5)`` (51%, few),
-    whatever the scale of the objective.
-    """
-    units = _draw_units(free, n_change, _AUTO_T0_PROPOSALS, rng)
-    new = np.roll(state.labels[units], -1, axis=1)
-    delta, moves, _ = state.evaluate(units, new)
-    changes = np.abs(delta[moves])
-    changes = changes[changes > 0.0]
-    if not changes.size:
-        return 0.0
-    return _auto_factor(free.shape[0]) * float(np.median(changes))
-
-
-class _Relabeler:
-    """Best labelling of an assignment's arms among interchangeable ones.
-
-    The objective is ``sum_g coef[g] q_g`` with ``q_g`` depending on arm
-    ``g``'s units only. Arms of equal size without fixed units can swap
-    labels; when their coefficients differ (a control, weights), the best
-    labelling gives the largest ``q`` the smallest coefficient
-    (rearrangement inequality). Moves that rotate a few units' labels rarely
-    swap whole arms, so the search keeps the best relabelled assignment.
-    """
-
-    def __init__(self, coef, classes):
-        self.coef = coef
-        self.classes = [
-            np.asarray(arms)
-            for arms in classes
-            if len(arms) > 1 and np.ptp(coef[np.asarray(arms)]) > 0
-        ]
-        self.active = bool(self.classes)
-        swappable = np.zeros(coef.shape[0], dtype=bool)
-        for arms in self.classes:
-            swappable[arms] = True
-        self.rest = np.flatnonzero(~swappable)
-        self.sorted_coef = [np.sort(coef[arms]) for arms in self.classes]
-
-    def values(self, q):
-        """Best objective over relabellings, for arm terms ``q`` (..., n_groups)."""
-        out = q[..., self.rest] @ self.coef[self.rest]
-        for arms, sorted_coef in zip(self.classes, self.sorted_coef, strict=True):
-            out = out + np.sort(q[..., arms], axis=-1)[..., ::-1] @ sorted_coef
-        return out
-
-    def mapping(self, q):
-        """Return the new label of every arm in the best relabelling of ``q``."""
-        mapping = np.arange(self.coef.shape[0])
-        for arms in self.classes:
-            by_q = arms[np.argsort(-q[arms], kind="stable")]
-            by_coef = arms[np.argsort(self.coef[arms], kind="stable")]
-            mapping[by_q] = by_coef
-        return mapping
-
-
-def _anneal(
-    Z,
-    coef,
-    labels,
-    free,
-    *,
-    iterations,
-    change,
-    cooling,
-    t0,
-    tmax,
-    rng,
-    classes=(),
-    progress=None,
-):
-    """Anneal from ``labels``; moves rotate the labels of free units.
-
-    The chain is simulated exactly, in batches of proposals drawn ahead. When
-    few moves are accepted, a batch is evaluated from the current state
-    (Woodbury) and cut at the first accepted move that changes the
-    assignment; when most are accepted, the batch is evaluated as a chain of
-    accepted moves and cut at the first rejection. The mode with the longer
-    expected run is used.
-
-    ``classes`` lists groups of arms whose labels may be swapped (see
-    :class:`_Relabeler`): the best assignment is kept over the visited ones
-    and their best relabellings; the chain itself is unchanged.
-
-    Returns the best labels, the best-so-far and the current objective after
-    every iteration (index 0 is the start), the number of accepted moves that
-    changed the assignment, and the starting temperature.
-    """
-    n_change = min(change, free.shape[0])
-    state = _Annealer(Z, coef, labels)
-    relabel = _Relabeler(coef, classes)
-
-    def best_of_state():
-        if not relabel.active:
-            return state.f, state.labels.copy()
-        return float(relabel.values(state.q)), relabel.mapping(state.q)[state.labels]
-
-    best_f, best_labels = best_of_state()
-    trace = np.empty(iterations + 1)
-    current = np.empty(iterations + 1)
-    current[0] = state.f
-    trace[0] = best_f
-    if t0 == "auto":
-        t0 = _auto_temperature(state, free, n_change, rng)
-    elif t0 < 0:
-        t0 = state.f / abs(t0)
-    t0 = float(t0)
-    rotate = np.roll(np.arange(n_change), -1)
-    pool_units = pool_limits = None
-    pos = pool_size = 0
-    done, n_moved, since_refresh = 0, 0, 0
-    # Running counts of proposals, accepted proposals and accepted proposals
-    # that changed the assignment (exponentially forgotten).
-    seen, accepted, effective = 4.0, 2.0, 1.0
-    while done < iterations:
-        if pos == pool_size:
-            pool_size = min(8 * _MAX_BATCH, iterations - done)
-            pool_units = _draw_units(free, n_change, pool_size, rng)
-            # Metropolis: accept when rand <= exp(-delta / T), i.e. when
-            # delta <= -T log(rand), with rand uniform on (0, 1].
-            pool_limits = -_temperatures(
-                t0, cooling, tmax, np.arange(done + 1, done + pool_size + 1)
-            ) * np.log1p(-rng.random_sample(pool_size))
-            pos = 0
-        p_stop_reject = effective / seen
-        p_stop_chain = 1.0 - accepted / seen
-        chain_mode = p_stop_chain < p_stop_reject
-        p_stop = min(p_stop_reject, p_stop_chain)
-        size = _BATCH_TABLE[min(bisect_left(_STOP_GRID_LIST, p_stop), 160)]
-        size = min(size, _CHAIN_BATCH if chain_mode else _MAX_BATCH, pool_size - pos)
-        units = pool_units[pos : pos + size]
-        limits = pool_limits[pos : pos + size]
-        if chain_mode:
-            new, f, pieces = state.chain(units)
-            delta = np.diff(f, prepend=state.f)
-            ok = delta <= limits
-            j = int(ok.argmin())
-            if ok[j]:
-                j = size
-            consumed = min(j + 1, size)
-            changed = (new[:j] != state.labels[units[:j]]).any(axis=1)
-            if j:
-                before = state.labels
-                q = pieces[-1][:j]
-                visited = relabel.values(q) if relabel.active else f[:j]
-                current[done + 1 : done + j + 1] = f[:j]
-                trace[done + 1 : done + j + 1] = np.minimum.accumulate(
-                    np.concatenate([[best_f], visited])
-                )[1:]
-                k = int(visited.argmin())
-                state.accept_chain(j, units, new, f, pieces)
-                if visited[k] < best_f:
-                    best_f = float(visited[k])
-                    best_labels = _replay(before, units[: k + 1], new[: k + 1])
-                    if relabel.active:
-                        best_labels = relabel.mapping(q[k])[best_labels]
-            if j < size:
-                trace[done + j + 1] = best_f
-                current[done + j + 1] = state.f
-            n_accepted, n_effective = j, int(changed.sum())
-        else:
-            new = state.labels[units][:, rotate]
-            delta, moves, pieces = state.evaluate(units, new)
-            ok = delta <= limits
-            accept = ok & moves
-            j = int(accept.argmax())
-            if not accept[j]:
-                j = size
-            trace[done + 1 : done + j + 1] = best_f
-            current[done + 1 : done + j + 1] = state.f
-            consumed = min(j + 1, size)
-            n_accepted = int(ok[:consumed].sum())
-            n_effective = int(j < size)
-            if j < size:
-                state.apply(j, units, new, pieces)
-                visited = float(relabel.values(state.q)) if relabel.active else state.f
-                if visited < best_f:
-                    best_f, best_labels = best_of_state()
-                trace[done + j + 1] = best_f
-                current[done + j + 1] = state.f
-        n_moved += n_effective
-        since_refresh += n_effective
-        if since_refresh >= _REFRESH_EVERY:
-            state.refresh()
-            since_refresh = 0
-        seen = 0.9 * seen + consumed
-        accepted = 0.9 * accepted + n_accepted
-        effective = 0.9 * effective + n_effective
-        done += consumed
-        pos += consumed
-        if progress is not None:
-            progress.update(consumed)
-    return best_labels, trace, current, n_moved, t0
 
 
 def _default_n_starts(iterations, n_samples):
@@ -572,6 +86,7 @@ def _check_uncentred(X):
         )
 
 
+@fill_doc
 class MinMSE(BaseDesign):
     r"""Minimum-MSE treatment assignment (Schneider & Schlather, 2017).
 
@@ -669,7 +184,11 @@ class MinMSE(BaseDesign):
     random_state : int, RandomState instance or None, default=None
         Seed of the starting assignments, the moves and the acceptances.
     verbose : int, default=0
-        Show a progress bar of the annealing if positive.
+        0 is silent, 1 prints a summary of the search. Until skassign 0.3 a
+        positive value without ``progress=True`` also shows the progress bar
+        (with a ``FutureWarning``).
+    progress : bool, default=False
+        Show a progress bar (tqdm) of the annealing.
 
     Attributes
     ----------
@@ -696,10 +215,7 @@ class MinMSE(BaseDesign):
         negative).
     acceptance_rate_ : float
         Share of the moves that were accepted and changed the assignment.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -785,10 +301,16 @@ class MinMSE(BaseDesign):
         "iterations": [Interval(Integral, 1, None, closed="left")],
         "change": [Interval(Integral, 2, None, closed="left")],
         "cooling": [Options(Integral, {1, 2})],
-        "t0": [Real, StrOptions({"auto"})],
+        # A temperature: non-zero and finite (negative: relative to f_start).
+        "t0": [
+            Interval(Real, None, 0, closed="neither"),
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "tmax": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
         "verbose": ["verbose"],
+        "progress": ["boolean"],
     }
 
     def __init__(
@@ -805,6 +327,7 @@ class MinMSE(BaseDesign):
         fit_intercept=False,
         random_state=None,
         verbose=0,
+        progress=False,
     ):
         self.n_groups = n_groups
         self.group_sizes = group_sizes
@@ -817,6 +340,7 @@ class MinMSE(BaseDesign):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.verbose = verbose
+        self.progress = progress
 
     def _coefficients(self):
         return _minmse_coefficients(self.weights, self.n_groups - 1)
@@ -829,13 +353,6 @@ class MinMSE(BaseDesign):
 
     def _search(self, X, sizes, fixed, rng):
         coef = self._coefficients()
-        if self.t0 != "auto" and (self.t0 == 0 or not np.isfinite(self.t0)):
-            raise ValueError(
-                f"t0={self.t0} is not a temperature; give a positive starting "
-                "temperature "
-                "or a negative one relative to the starting objective (t0=-5 "
-                "means f_start / 5)."
-            )
         Z = self._whitened(X)
         rank = Z.shape[1]
         small = np.flatnonzero(sizes < rank)
@@ -864,12 +381,20 @@ class MinMSE(BaseDesign):
             self.current_trace_ = self.trace_.copy()
             self.n_iter_, self.t0_, self.acceptance_rate_ = 0, 0.0, 0.0
             return labels
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.iterations, desc="MinMSE", unit="it")
-        try:
+        progress = self.progress
+        if self.verbose and not progress:
+            warnings.warn(
+                "MinMSE(verbose=...) shows a progress bar only until skassign "
+                "0.3, where verbose prints a summary of the search (as it "
+                "already does) and progress=True shows the bar, as everywhere "
+                "in skassign. Pass progress=True for the bar.",
+                FutureWarning,
+                stacklevel=6,
+            )
+            progress = True
+        with progress_bar(
+            progress, total=self.iterations, desc="MinMSE", unit="it"
+        ) as bar:
             labels, trace, current, n_moved, t0 = _anneal(
                 Z,
                 coef,
@@ -888,12 +413,15 @@ class MinMSE(BaseDesign):
                 ),
                 progress=bar,
             )
-        finally:
-            if bar is not None:
-                bar.close()
         self.trace_, self.current_trace_ = trace, current
         self.n_iter_, self.t0_ = self.iterations, t0
         self.acceptance_rate_ = n_moved / self.iterations
+        if self.verbose:
+            print(
+                f"[MinMSE] objective {trace[-1]:.6g} after {self.n_iter_} "
+                f"iterations from {trace[0]:.6g} (t0 {t0:.4g}, "
+                f"{self.acceptance_rate_:.1%} of the moves accepted)"
+            )
         if not small.size:
             _warn_rank_deficient(Z, labels, sizes.shape[0])
         return labels
@@ -923,73 +451,30 @@ class MinMSE(BaseDesign):
             for g, key in enumerate(super()._arm_classes(sizes, fixed))
         ]
 
-    def sample_assignments(
-        self,
-        X,
-        n_assignments,
-        *,
-        max_duplicate_fraction=0.01,
-        max_draws=None,
-        n_jobs=None,
-        random_state=None,
-        progress=False,
-        fixed_labels=None,
-    ):
-        """Draw optimised assignments of the units of ``X`` with fresh seeds.
+    sample_assignments = sampling_method(
+        0.01,
+        summary="""Draw optimised assignments of the units of ``X`` with fresh seeds.
 
-        The R package's ``desired_test_vectors`` (``n_assignments``) and
-        ``percentage_equal_treatments`` (``max_duplicate_fraction``, as a
-        fraction): every assignment is a fit of this design with its own
-        seed, and at most ``max_duplicate_fraction`` of them may repeat an
-        earlier one. These are the assignments a randomisation test compares
-        the observed one with (:class:`~skassign.inference.RandomizationTest`).
-        See :func:`skassign.base.sample_assignments`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units.
-        n_assignments : int
-            Number of assignments wanted.
-        max_duplicate_fraction : float in [0, 1], default=0.01
-            Largest share of repeated assignments (the R default: 1%). If
-            the annealing converges to few distinct assignments, fewer are
-            returned with a warning: lower ``iterations``.
-        max_draws : int or None, default=None
-            Largest number of fits (``None``: ``10 * n_assignments``).
-        n_jobs : int or None, default=None
-            Number of parallel jobs (joblib semantics).
-        random_state : int, RandomState instance or None, default=None
-            Root seed; ``None`` uses ``self.random_state``.
-        progress : bool, default=False
-            Show a progress bar.
-        fixed_labels : array-like of shape (n_samples,), default=None
-            Partial assignment kept in every draw.
-
-        Returns
-        -------
-        assignments : ndarray of shape (n_found, n_samples), dtype int64
-            The assignments, one per row.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skassign.designs import MinMSE
-        >>> X = np.random.default_rng(0).normal(3.0, 1.0, size=(12, 2))
-        >>> A = MinMSE(iterations=200, random_state=0).sample_assignments(X, 5)
-        >>> A.shape
-        (5, 12)
-        """
-        return super().sample_assignments(
-            X,
-            n_assignments,
-            max_duplicate_fraction=max_duplicate_fraction,
-            max_draws=max_draws,
-            n_jobs=n_jobs,
-            random_state=random_state,
-            progress=progress,
-            fixed_labels=fixed_labels,
-        )
+    The R package's ``desired_test_vectors`` (``n_assignments``) and
+    ``percentage_equal_treatments`` (``max_duplicate_fraction``, as a
+    fraction): every assignment is a fit of this design with its own
+    seed, and at most ``max_duplicate_fraction`` of them may repeat an
+    earlier one. These are the assignments a randomisation test compares
+    the observed one with (:class:`~skassign.inference.RandomizationTest`).""",
+        duplicates="""
+        The R default is 1%. If the annealing converges to few distinct
+        assignments, fewer are returned with a warning: lower
+        ``iterations``.""",
+        examples="""    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.designs import MinMSE
+    >>> X = np.random.default_rng(0).normal(3.0, 1.0, size=(12, 2))
+    >>> A = MinMSE(iterations=200, random_state=0).sample_assignments(X, 5)
+    >>> A.shape
+    (5, 12)
+""",
+    )
 
 
 def _warn_rank_deficient(Z, labels, n_groups):

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.metrics._balance import _mahalanobis_total_batch, _whitening
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval
 
 __all__ = ["Rerandomization"]
@@ -18,6 +19,7 @@ __all__ = ["Rerandomization"]
 _DEFAULT_ACCEPTANCE_PROB = 0.1
 
 
+@fill_doc
 class Rerandomization(BaseDesign):
     """Complete randomisation repeated until the groups are balanced.
 
@@ -42,8 +44,7 @@ class Rerandomization(BaseDesign):
 
     Parameters
     ----------
-    n_groups : int, default=2
-        Number of groups (arms).
+    %(n_groups)s
     group_sizes : array-like of int or None, default=None
         Size of every group, summing to the number of units. ``None`` makes
         the sizes as equal as possible.
@@ -71,10 +72,7 @@ class Rerandomization(BaseDesign):
         Threshold ``a`` used.
     n_draws_ : int
         Number of randomisations drawn, the accepted one included.
-    n_features_in_ : int
-        Number of covariates seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Covariate names, when ``X`` has string column names.
+    %(fitted_features)s
 
     See Also
     --------
@@ -124,13 +122,15 @@ class Rerandomization(BaseDesign):
         self.max_draws = max_draws
         self.random_state = random_state
 
-    def _threshold(self, rank):
+    def _check_params(self):
         if self.threshold is not None and self.acceptance_prob is not None:
             raise ValueError(
                 "Give either threshold or acceptance_prob, not both "
                 f"(got threshold={self.threshold}, "
                 f"acceptance_prob={self.acceptance_prob})."
             )
+
+    def _threshold(self, rank):
         if self.threshold is not None:
             return float(self.threshold)
         prob = self.acceptance_prob

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from skassign.base import _add_note, _refit_labels
-from skassign.inference._result import BaseResamplingTest
+from skassign._sampling import add_note, refit_labels, validated_once
+from skassign.inference._resampling import BaseResamplingTest
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._parallel import parallel_in_order
-from skassign.utils._random import spawn_seeds
+from skassign.utils._progress import progress_bar
+from skassign.utils._random import child_seed, spawn_seeds
 
 __all__ = ["BootstrapTest"]
-
-_INT32_MAX = np.iinfo(np.int32).max
 
 
 def _take_rows(values, rows):
@@ -35,15 +35,15 @@ def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
     """
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, n_samples, size=n_samples)
-    design_seed = int(rng.integers(_INT32_MAX))
+    design_seed = child_seed(rng)
     params = {
         key: _take_rows(value, rows) if _is_per_unit(value, n_samples) else value
         for key, value in fit_params.items()
     }
     try:
-        labels = _refit_labels(design, _take_rows(X, rows), design_seed, params)
+        labels = refit_labels(design, _take_rows(X, rows), design_seed, params)
     except Exception as err:
-        _add_note(
+        add_note(
             err,
             f"Raised while fitting the design on bootstrap resample {index}: "
             f"rows {rows.tolist()}, reseeded with "
@@ -53,6 +53,7 @@ def _bootstrap_draw(index, design, X, fit_params, seed, n_samples):
     return rows, labels
 
 
+@fill_doc
 class BootstrapTest(BaseResamplingTest):
     """Bootstrap test of a treatment effect for any design, deterministic ones too.
 
@@ -98,16 +99,12 @@ class BootstrapTest(BaseResamplingTest):
     confidence_level : float in (0, 1) or None, default=0.95
         Level of the confidence interval of each arm's additive effect;
         ``None`` skips the interval.
-    control : int, default=0
-        Control arm; every other arm is compared with it.
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
+    %(control)s
+    %(n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Root seed of the resamples.
-    verbose : int, default=0
-        joblib's verbosity.
-    progress : bool, default=False
-        Show a progress bar (tqdm) advancing as resamples finish.
+    %(joblib_verbose)s
+    %(progress)s
 
     Attributes
     ----------
@@ -190,12 +187,12 @@ class BootstrapTest(BaseResamplingTest):
     def _resample(self, X, assignment, n_groups, fit_params):
         n_samples = assignment.shape[0]
         seeds = spawn_seeds(self.random_state, self.n_resamples)
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(seeds), desc="bootstrap", unit="fit")
-        try:
+        with (
+            progress_bar(
+                self.progress, total=len(seeds), desc="bootstrap", unit="fit"
+            ) as bar,
+            validated_once(self.design),
+        ):
             results = parallel_in_order(
                 _bootstrap_draw,
                 [
@@ -206,9 +203,6 @@ class BootstrapTest(BaseResamplingTest):
                 verbose=self.verbose,
                 bar=bar,
             )
-        finally:
-            if bar is not None:
-                bar.close()
         rows = np.array([rows for rows, _ in results], dtype=np.int64)
         labels = np.array([labels for _, labels in results], dtype=np.int64)
         return labels, rows

@@ -2,12 +2,14 @@
 
 from skassign.plotting._balance import balance_frame, plot_balance
 from skassign.plotting._comparison import plot_estimates, plot_power
+from skassign.plotting._layout import plot_layout
 from skassign.plotting._trace import plot_trace
 
 __all__ = [
     "balance_frame",
     "plot_balance",
     "plot_estimates",
+    "plot_layout",
     "plot_power",
     "plot_trace",
 ]

@@ -6,11 +6,31 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skassign.utils._optional import import_pyplot
+from skassign.utils._param_validation import HasMethods, validate_params
 from skassign.utils.validation import final_step
 
 __all__ = ["plot_trace"]
 
 
+class _Design(HasMethods):
+    """Constraint: an estimator (a design or a Pipeline ending in one)."""
+
+    def __init__(self):
+        super().__init__(["fit"])
+
+    def __str__(self):
+        return "a fitted design or a Pipeline ending in one"
+
+
+@validate_params(
+    {
+        "design": [_Design()],
+        "ax": [HasMethods(["plot", "set_xlabel"]), None],
+        "show_current": ["boolean"],
+        "label": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_trace(design, *, ax=None, show_current=True, label=None):
     """Plot the objective of an annealing design by iteration.
 

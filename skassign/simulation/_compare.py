@@ -22,6 +22,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from skassign.utils._progress import progress_bar
 from skassign.utils._random import set_random_states, spawn_seeds
 
 __all__ = ["compare_designs"]
@@ -499,16 +500,10 @@ def compare_designs(
         for i, seed in enumerate(seeds)
         for name in names
     ]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc="experiments", unit="exp")
-    try:
+    with progress_bar(
+        progress, total=len(tasks), desc="experiments", unit="exp"
+    ) as bar:
         results = parallel_in_order(_task, tasks, n_jobs=n_jobs, bar=bar)
-    finally:
-        if bar is not None:
-            bar.close()
 
     rows, balance = [], {}
     for (_i, _, name, *_rest), (records, smd) in zip(tasks, results, strict=True):

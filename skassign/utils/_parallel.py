@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
+from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 
 __all__ = ["parallel_in_order"]
+
+# Seconds it takes to start process workers and import numpy, scikit-learn,
+# skassign and its compiled kernels in them (measured on two cores; see
+# benchmarks/bench_inference.py). Work shorter than this runs in threads.
+_PROCESS_START_SECONDS = 2.0
 
 
 def _indexed(function, index, args):
@@ -17,6 +25,13 @@ def parallel_in_order(function, arguments, *, n_jobs=None, verbose=0, bar=None):
     Results are collected as the tasks finish, so that a progress bar ticks
     steadily, and put back in task order, so that the output does not depend
     on ``n_jobs`` or the joblib backend.
+
+    With several workers the first task runs in the calling process and is
+    timed: when threads would finish the tasks sooner than process workers
+    even if the tasks held the GIL throughout (their total time saved by the
+    workers is less than ``_PROCESS_START_SECONDS``, the time to start
+    them), joblib is asked to prefer threads. A backend set with
+    :func:`joblib.parallel_config` (dask, ray, loky) is used as set.
 
     Parameters
     ----------
@@ -44,10 +59,31 @@ def parallel_in_order(function, arguments, *, n_jobs=None, verbose=0, bar=None):
     [11, 22, 33]
     """
     arguments = list(arguments)
-    tasks = Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered")(
-        delayed(_indexed)(function, index, args) for index, args in enumerate(arguments)
-    )
     results = [None] * len(arguments)
+    first = 0
+    prefer = None
+    if len(arguments) > 1 and effective_n_jobs(n_jobs) != 1:
+        # Time the first task here: many tiny tasks (a small design refit a
+        # thousand times) finish before process workers have started, so
+        # they run in threads (the compiled kernels release the GIL). A
+        # backend chosen with joblib.parallel_config takes precedence.
+        tick = time.perf_counter()
+        results[0] = function(*arguments[0])
+        work = (time.perf_counter() - tick) * (len(arguments) - 1)
+        n_workers = max(effective_n_jobs(n_jobs), 2)
+        # Threads holding the GIL take ``work`` at worst; processes take
+        # ``_PROCESS_START_SECONDS + work / n_workers``.
+        if work * (1 - 1 / n_workers) < _PROCESS_START_SECONDS:
+            prefer = "threads"
+        if bar is not None:
+            bar.update(1)
+        first = 1
+    tasks = Parallel(
+        n_jobs=n_jobs, verbose=verbose, prefer=prefer, return_as="generator_unordered"
+    )(
+        delayed(_indexed)(function, index, arguments[index])
+        for index in range(first, len(arguments))
+    )
     for index, value in tasks:
         results[index] = value
         if bar is not None:

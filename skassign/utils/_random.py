@@ -5,9 +5,77 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["set_random_states", "spawn_seeds"]
+__all__ = ["child_rng", "child_seed", "set_random_states", "spawn_seeds"]
 
+# Seeds stay below 2**31 - 1: SCIP's and many C libraries' seeds are C ints.
 _INT32_MAX = np.iinfo(np.int32).max
+
+
+def child_seed(rng):
+    """Draw one integer seed for a sub-task (a solver, a clone, a kernel).
+
+    Every place in skassign that hands randomness on to something seeded by an
+    integer draws that integer here, so that all sub-task seeds come from the
+    same range, ``[0, 2**31 - 1)``, which C libraries such as SCIP accept.
+
+    Parameters
+    ----------
+    rng : int, RandomState instance, numpy.random.Generator, \
+            numpy.random.SeedSequence or None
+        Source of the seed; the generators advance by one draw. An integer or
+        ``None`` is turned into a ``RandomState`` first.
+
+    Returns
+    -------
+    seed : int
+        An integer in ``[0, 2**31 - 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils import child_seed
+    >>> child_seed(np.random.RandomState(0)) == child_seed(0)
+    True
+    >>> 0 <= child_seed(np.random.default_rng(0)) < 2**31 - 1
+    True
+    """
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(_INT32_MAX))
+    return int(_random_state(rng).randint(_INT32_MAX))
+
+
+def child_rng(rng):
+    """Return a new :class:`numpy.random.Generator` seeded by :func:`child_seed`.
+
+    Parameters
+    ----------
+    rng : int, RandomState instance, numpy.random.Generator, \
+            numpy.random.SeedSequence or None
+        Source of the seed.
+
+    Returns
+    -------
+    generator : numpy.random.Generator
+        An independent generator for a sub-task (a compiled kernel takes
+        ``Generator`` objects).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils import child_rng
+    >>> a = child_rng(np.random.RandomState(0)).integers(100, size=3)
+    >>> b = child_rng(np.random.RandomState(0)).integers(100, size=3)
+    >>> bool((a == b).all())
+    True
+    """
+    return np.random.default_rng(child_seed(rng))
+
+
+def _random_state(random_state):
+    """Return a ``RandomState`` from an int, None, a RandomState or a SeedSequence."""
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.RandomState(random_state.generate_state(4))
+    return check_random_state(random_state)
 
 
 def spawn_seeds(random_state, n):
@@ -39,7 +107,7 @@ def spawn_seeds(random_state, n):
     ...     int(s.generate_state(1)[0]) for s in b]
     True
     """
-    entropy = check_random_state(random_state).randint(_INT32_MAX, size=4)
+    entropy = _random_state(random_state).randint(_INT32_MAX, size=4)
     return np.random.SeedSequence([int(e) for e in entropy]).spawn(int(n))
 
 
@@ -74,12 +142,9 @@ def set_random_states(estimator, random_state):
     >>> isinstance(pipe.get_params()["completerandomization__random_state"], int)
     True
     """
-    if isinstance(random_state, np.random.SeedSequence):
-        rng = np.random.RandomState(random_state.generate_state(4))
-    else:
-        rng = check_random_state(random_state)
+    rng = _random_state(random_state)
     params = {
-        key: int(rng.randint(_INT32_MAX))
+        key: child_seed(rng)
         for key in sorted(estimator.get_params(deep=True))
         if key == "random_state" or key.endswith("__random_state")
     }

@@ -1,16 +1,15 @@
 """Solver plumbing shared by every solver-backed design.
 
-One place checks that a solver is available and suitable, runs it (directly
-through PySCIPOpt, or through cvxpy for any other solver), translates the
-solver's own status into skassign's vocabulary and turns failures into
-:mod:`skassign.exceptions` errors and warnings. Nothing returned here holds a
-reference to a solver model, so results can be pickled and sent to joblib
-workers.
+One place checks that a solver is available and suitable, translates
+skassign's solver parameters into an engine's options and the engine's own
+status into skassign's vocabulary, and turns failures into
+:mod:`skassign.exceptions` errors and warnings; :mod:`skassign.utils._mip`
+runs the engines (directly through PySCIPOpt, or through cvxpy for any
+other solver).
 """
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -20,14 +19,14 @@ from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarnin
 
 __all__ = [
     "DIRECT_SCIP",
+    "EngineOptions",
+    "SolveOutcome",
     "SolveResult",
     "check_solve_result",
     "check_solver",
     "import_pyscipopt",
     "relative_gap",
-    "scip_seed",
-    "solve_cvxpy",
-    "solve_scip",
+    "solver_options",
     "warn_at_limit",
 ]
 
@@ -73,6 +72,169 @@ _SCIP_STATUS = {
     "unbounded": "unbounded",
     "inforunbd": "infeasible_or_unbounded",
 }
+
+
+# Options through which each cvxpy solver takes the limits, the seed and the
+# feasibility tolerance (t, n, g, s, tol: time and node limit, relative gap,
+# seed, tolerance; None when not set).
+_CVXPY_LIMITS = {
+    "HIGHS": lambda t, n, g, s, tol: {
+        **({"time_limit": t} if t is not None else {}),
+        **({"mip_max_nodes": n} if n is not None else {}),
+        "mip_rel_gap": g,
+        "random_seed": s,
+        **(
+            {"mip_feasibility_tolerance": tol, "primal_feasibility_tolerance": tol}
+            if tol is not None
+            else {}
+        ),
+    },
+    "SCIP": lambda t, n, g, s, tol: {
+        "scip_params": {
+            **({"limits/time": t} if t is not None else {}),
+            **({"limits/nodes": n} if n is not None else {}),
+            "limits/gap": g,
+            "randomization/randomseedshift": s,
+            **({"numerics/feastol": tol} if tol is not None else {}),
+        }
+    },
+    "SCIPY": lambda t, n, g, s, tol: {
+        "scipy_options": {
+            **({"time_limit": t} if t is not None else {}),
+            **({"node_limit": n} if n is not None else {}),
+            "mip_rel_gap": g,
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Everything an engine is told, from :func:`solver_options`.
+
+    Attributes
+    ----------
+    engine : str
+        ``"pyscipopt"`` or a cvxpy solver name (as :func:`check_solver`
+        returns it).
+    params : dict
+        SCIP parameters (``"pyscipopt"``) or keyword arguments of
+        ``cvxpy.Problem.solve``.
+    light : bool
+        Switch off SCIP's presolving, primal heuristics and cutting planes
+        (for small models with a good warm start; ignored by cvxpy).
+    verbose : int
+        2 or more shows the solver log.
+    limits : dict
+        The limits that were set (``time_limit``, ``node_limit``), used to
+        name the limit behind a solver's generic ``USER_LIMIT``.
+    """
+
+    engine: str
+    params: dict
+    light: bool = False
+    verbose: int = 0
+    limits: dict | None = None
+
+
+def solver_options(
+    engine,
+    *,
+    time_limit=None,
+    node_limit=None,
+    mip_gap=0.0,
+    seed=0,
+    tolerance=None,
+    solver_params=None,
+    verbose=0,
+    light=False,
+    owner="This design",
+):
+    """Options that make ``engine`` honour the limits, the seed and the tolerance.
+
+    The one translation of skassign's solver parameters into an engine's own
+    options: SCIP parameters for ``"pyscipopt"``, keyword arguments of
+    ``cvxpy.Problem.solve`` for the cvxpy solvers that take limits.
+    ``solver_params`` override the options set here (nested dictionaries,
+    such as cvxpy's ``scip_params``, are merged).
+
+    Parameters
+    ----------
+    engine : str
+        Output of :func:`check_solver`.
+    time_limit : float or None, default=None
+        Wall-clock limit in seconds.
+    node_limit : int or None, default=None
+        Branch-and-bound node limit.
+    mip_gap : float, default=0.0
+        Relative gap at which the solver may stop.
+    seed : int, default=0
+        Seed of the solver's random choices.
+    tolerance : float or None, default=None
+        Feasibility tolerance (``None`` keeps the solver's).
+    solver_params : dict or None, default=None
+        The user's own options, applied last.
+    verbose : int, default=0
+        2 or more shows the solver log.
+    light : bool, default=False
+        See :class:`EngineOptions`.
+    owner : str, default="This design"
+        Who asks, for the error message.
+
+    Returns
+    -------
+    options : EngineOptions
+        The options.
+
+    Raises
+    ------
+    ValueError
+        If a limit is set but ``engine`` is a cvxpy solver through which
+        skassign cannot pass limits.
+
+    Examples
+    --------
+    >>> from skassign.utils._solver import solver_options
+    >>> solver_options("HIGHS", time_limit=10.0, seed=3).params["time_limit"]
+    10.0
+    """
+    if engine == DIRECT_SCIP:
+        params = {
+            "randomization/randomseedshift": seed,
+            "randomization/lpseed": seed,
+            "limits/gap": float(mip_gap),
+        }
+        if tolerance is not None:
+            params["numerics/feastol"] = tolerance
+        if time_limit is not None:
+            params["limits/time"] = max(float(time_limit), 1e-3)
+        if node_limit is not None:
+            params["limits/nodes"] = int(node_limit)
+        params.update(solver_params or {})
+    else:
+        limited = time_limit is not None or node_limit is not None or mip_gap > 0
+        params = {}
+        if engine in _CVXPY_LIMITS:
+            params = _CVXPY_LIMITS[engine](
+                time_limit, node_limit, float(mip_gap), seed, tolerance
+            )
+        elif limited:
+            raise ValueError(
+                f"{owner} passes time_limit, node_limit and mip_gap to the "
+                f"cvxpy solvers {sorted(_CVXPY_LIMITS)} only; for "
+                f"solver={engine!r} set time_limit=None, node_limit=None and "
+                "mip_gap=0 and give the solver's own limit options in "
+                "solver_params."
+            )
+        for key, value in (solver_params or {}).items():
+            if isinstance(value, dict) and isinstance(params.get(key), dict):
+                params[key] = {**params[key], **value}
+            else:
+                params[key] = value
+        if verbose >= 2:
+            params.setdefault("verbose", True)
+    limits = {"time_limit": time_limit, "node_limit": node_limit}
+    return EngineOptions(engine, params, light, verbose, limits)
 
 
 @dataclass(frozen=True)
@@ -122,6 +284,33 @@ class SolveResult:
         return self.status in _CONVERGED
 
 
+@dataclass(frozen=True)
+class SolveOutcome:
+    """How a solver design's fit ended, when no :class:`SolveResult` says it.
+
+    :class:`~skassign.base.BaseSolverDesign` sets its fitted status
+    attributes from this record or from a :class:`SolveResult`, which has
+    the same four attributes.
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"``, ``"heuristic"``, ``"time_limit"``, ``"fallback"``, ...
+    bound : float, default=nan
+        A proven lower bound on the optimal objective (NaN if none).
+    n_nodes : int, default=-1
+        Branch-and-bound nodes processed (``-1`` if unknown).
+    solver : str or None, default=None
+        The engine that ran, or ``None`` when none did: then no limit
+        warning is emitted and nothing is printed.
+    """
+
+    status: str
+    bound: float = float("nan")
+    n_nodes: int = -1
+    solver: str | None = None
+
+
 def relative_gap(objective, bound):
     """Relative optimality gap ``(objective - bound) / objective`` in [0, 1].
 
@@ -153,24 +342,6 @@ def relative_gap(objective, bound):
     if not np.isfinite(bound) or bound <= 0:
         return 1.0
     return float((objective - bound) / objective)
-
-
-def scip_seed(rng):
-    """Draw a seed for SCIP's random generators from ``rng``.
-
-    SCIP's integer parameters are C ints, so seeds must stay below ``2**31``.
-
-    Parameters
-    ----------
-    rng : numpy.random.RandomState
-        Source of randomness.
-
-    Returns
-    -------
-    seed : int
-        An integer in ``[0, 2**31 - 1)``.
-    """
-    return int(rng.randint(np.iinfo(np.int32).max))
 
 
 def import_pyscipopt():
@@ -242,160 +413,6 @@ def check_solver(solver, *, integer):
             f"{usable}), or the default solver={DIRECT_SCIP!r}."
         )
     return name
-
-
-def solve_scip(model, variables, *, nogil=False):
-    """Optimise a PySCIPOpt model and return a :class:`SolveResult`.
-
-    Parameters
-    ----------
-    model : pyscipopt.Model
-        A fully built model; it is optimised here and not kept.
-    variables : pyscipopt.MatrixVariable
-        The variables whose values are returned.
-    nogil : bool, default=False
-        Release the GIL while solving (for thread-based parallelism).
-
-    Returns
-    -------
-    result : SolveResult
-        Status, solution values, objective, dual bound and node count.
-    """
-    start = time.perf_counter()
-    try:
-        if nogil:
-            model.optimizeNogil()
-        else:
-            model.optimize()
-    except Exception as err:  # SCIP raises plain Exceptions on internal errors
-        raise SolverError(
-            f"SCIP failed while solving ({err}); rerun with verbose=2 to see "
-            "the solver log."
-        ) from err
-    elapsed = time.perf_counter() - start
-    raw = model.getStatus()
-    values = None
-    objective = float("inf")
-    if model.getNSols() > 0:
-        values = np.asarray(model.getVal(variables), dtype=np.float64)
-        objective = float(model.getPrimalbound())
-    bound = float(model.getDualbound())
-    return SolveResult(
-        status=_SCIP_STATUS.get(raw, "unknown"),
-        solver_status=raw,
-        solver=DIRECT_SCIP,
-        values=values,
-        objective=objective,
-        bound=bound if np.isfinite(bound) and abs(bound) < 1e19 else -np.inf,
-        n_nodes=int(model.getNTotalNodes()),
-        solve_time=elapsed,
-    )
-
-
-def _cvxpy_status(problem, solver, limits, elapsed):
-    """Normalised status, dual bound and node count of a solved cvxpy problem."""
-    from cvxpy import settings as cps
-
-    raw = str(problem.status)
-    stats = problem.solver_stats
-    extra = getattr(stats, "extra_stats", None)
-    bound, n_nodes = -np.inf, -1
-    status = {
-        cps.OPTIMAL: "optimal",
-        cps.INFEASIBLE: "infeasible",
-        cps.INFEASIBLE_INACCURATE: "infeasible",
-        cps.UNBOUNDED: "unbounded",
-        cps.UNBOUNDED_INACCURATE: "unbounded",
-        cps.INFEASIBLE_OR_UNBOUNDED: "infeasible_or_unbounded",
-        cps.USER_LIMIT: "user_limit",
-        cps.OPTIMAL_INACCURATE: "optimal_inaccurate",
-    }.get(problem.status, "error")
-    if solver == "SCIP" and isinstance(extra, dict):
-        # cvxpy reports every SCIP limit as optimal_inaccurate; the model
-        # knows which one it was. Read it now: the model is not kept.
-        raw = str(extra.get("scip_status", raw))
-        status = _SCIP_STATUS.get(raw, status)
-        model = extra.get("model")
-        if model is not None:
-            bound = float(model.getDualbound())
-            n_nodes = int(model.getNTotalNodes())
-    elif solver == "HIGHS" and extra is not None:
-        bound = float(getattr(extra, "mip_dual_bound", -np.inf))
-        n_nodes = int(getattr(extra, "mip_node_count", -1))
-    if status == "user_limit":
-        node_limit, time_limit = limits.get("node_limit"), limits.get("time_limit")
-        if node_limit is not None and n_nodes >= node_limit:
-            status = "node_limit"
-        elif time_limit is not None and elapsed >= 0.95 * time_limit:
-            status = "time_limit"
-    if status == "optimal" and np.isfinite(bound) and problem.value is not None:
-        bound = min(bound, float(problem.value))
-    if not np.isfinite(bound) or abs(bound) >= 1e19:
-        bound = -np.inf
-    if status == "optimal" and not np.isfinite(bound) and problem.value is not None:
-        bound = float(problem.value)
-    return status, raw, bound, n_nodes
-
-
-def solve_cvxpy(problem, variables, solver, solver_params=None, limits=None):
-    """Solve a cvxpy problem and return a :class:`SolveResult`.
-
-    cvxpy's own warnings are silenced around the solve only; statuses and
-    limits are reported through the result instead.
-
-    Parameters
-    ----------
-    problem : cvxpy.Problem
-        The problem; solved here and not kept.
-    variables : cvxpy.Variable
-        The variable whose value is returned.
-    solver : str
-        Name of the cvxpy solver (as returned by :func:`check_solver`).
-    solver_params : dict or None, default=None
-        Keyword arguments forwarded verbatim to ``problem.solve``.
-    limits : dict or None, default=None
-        The limits that were set (``time_limit``, ``node_limit``), used to
-        name the limit behind a solver's generic ``USER_LIMIT``.
-
-    Returns
-    -------
-    result : SolveResult
-        Status, solution values, objective, dual bound and node count.
-    """
-    import cvxpy as cp
-
-    params = {} if solver_params is None else dict(solver_params)
-    start = time.perf_counter()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            problem.solve(solver=solver, **params)
-    except cp.error.SolverError as err:
-        hint = ""
-        if solver == "HIGHS" and "threads" in params:
-            hint = (
-                " HiGHS sizes its thread pool at its first solve in a process, "
-                "and a later solve asking for another number of threads fails: "
-                "give the same `threads` to every HiGHS solve, or none."
-            )
-        raise SolverError(
-            f"cvxpy solver {solver!r} failed ({err}).{hint} Pass "
-            "solver_params={'verbose': True} to see the solver log."
-        ) from err
-    elapsed = time.perf_counter() - start
-    status, raw, bound, n_nodes = _cvxpy_status(problem, solver, limits or {}, elapsed)
-    value = variables.value
-    has_solution = problem.status in cp.settings.SOLUTION_PRESENT and value is not None
-    return SolveResult(
-        status=status,
-        solver_status=raw,
-        solver=solver,
-        values=np.asarray(value, dtype=np.float64) if has_solution else None,
-        objective=float(problem.value) if has_solution else float("inf"),
-        bound=bound,
-        n_nodes=n_nodes,
-        solve_time=elapsed,
-    )
 
 
 def check_solve_result(result):

@@ -470,8 +470,6 @@ def test_dataframe_input_and_score():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"t0": 0}, "t0=0 is not a temperature"),
-        ({"t0": np.inf}, "is not a temperature"),
         ({"weights": [1.0, 2.0]}, "one entry"),
         ({"weights": [[1.5]]}, "integers"),
     ],
@@ -483,7 +481,15 @@ def test_invalid_parameters(params, match):
 
 @pytest.mark.parametrize(
     "params",
-    [{"change": 1}, {"cooling": 3}, {"t0": "hot"}, {"tmax": 0}, {"iterations": 0}],
+    [
+        {"change": 1},
+        {"cooling": 3},
+        {"t0": "hot"},
+        {"t0": 0},
+        {"t0": np.inf},
+        {"tmax": 0},
+        {"iterations": 0},
+    ],
 )
 def test_parameter_constraints(params):
     with pytest.raises(ValueError, match="parameter"):
@@ -491,8 +497,25 @@ def test_parameter_constraints(params):
 
 
 def test_verbose_progress_bar(capsys):
-    MinMSE(iterations=200, random_state=0, verbose=1).fit(_covariates(10, 1, 0))
+    # verbose=1 keeps showing the bar until its deprecation ends.
+    with pytest.warns(FutureWarning, match="progress=True"):
+        MinMSE(iterations=200, random_state=0, verbose=1).fit(_covariates(10, 1, 0))
     assert "MinMSE" in capsys.readouterr().err
+
+
+def test_progress_bar_and_verbose_summary(capsys):
+    X = _covariates(10, 1, 0)
+    MinMSE(iterations=200, random_state=0, progress=True).fit(X)
+    captured = capsys.readouterr()
+    assert "MinMSE" in captured.err and captured.out == ""
+    MinMSE(iterations=200, random_state=0, verbose=1, progress=True).fit(X)
+    assert "[MinMSE] objective" in capsys.readouterr().out
+
+
+def test_t0_is_checked_before_any_work():
+    # An invalid temperature is refused at fit start, before X is read.
+    with pytest.raises(ValueError, match="t0"):
+        MinMSE(t0=0).fit([["not a number"]])
 
 
 # ------------------------------------------------------ sample_assignments

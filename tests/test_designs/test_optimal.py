@@ -11,10 +11,17 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from skassign import base
 from skassign.datasets import make_tumor_mice
-from skassign.designs import CompleteRandomization, OptimalBalance, _optimal
+from skassign.designs import (
+    CompleteRandomization,
+    OptimalBalance,
+    _optimal_problem,
+    _optimal_search,
+)
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.metrics import moment_discrepancy
+from skassign.utils import _solver
 from skassign.utils._testing import all_assignments
 
 # ---------------------------------------------------------------------------
@@ -203,14 +210,14 @@ def test_exchange_search_default_is_for_one_covariate_and_three_groups():
     def default(n, n_features, m, method="mip", rho=0.5):
         X = rng.normal(size=(n, n_features))
         sizes = np.full(m, n // m)
-        problem = _optimal._make_problem(
+        problem = _optimal_problem._make_problem(
             X, sizes, np.full(n, -1), rho, "diagonal", [("free", n // m)] * m
         )
-        return _optimal._default_exchange_iter(problem, method)
+        return _optimal_search._default_exchange_iter(problem, method)
 
-    assert default(30, 1, 3) == default(60, 1, 4) == _optimal._EXCHANGE_ITER
-    assert default(30, 2, 3, rho=0.0) == _optimal._EXCHANGE_ITER
-    assert default(20, 1, 4, method="heuristic") == _optimal._EXCHANGE_ITER
+    assert default(30, 1, 3) == default(60, 1, 4) == _optimal_search._EXCHANGE_ITER
+    assert default(30, 2, 3, rho=0.0) == _optimal_search._EXCHANGE_ITER
+    assert default(20, 1, 4, method="heuristic") == _optimal_search._EXCHANGE_ITER
     assert default(30, 2, 3) == default(30, 3, 3) == 0  # more moment columns
     assert default(40, 1, 2) == 0  # two groups: tabu search and the model
     assert default(24, 1, 3) == 0  # the solver proves small problems
@@ -222,14 +229,14 @@ def test_exchange_move_samples_large_groups():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 1))
     sizes = np.array([60, 30])
-    problem = _optimal._make_problem(
+    problem = _optimal_problem._make_problem(
         X, sizes, np.full(90, -1), 0.5, "diagonal", [("free", 60), ("free", 30)]
     )
-    labels = _optimal._random_labels(problem.caps, rng)
+    labels = _optimal_problem._random_labels(problem.caps, rng)
     sums = problem.C.copy()
     np.add.at(sums, labels, problem.F)
-    first, second = _optimal._pair_indices(2)
-    score, units, to_p = _optimal._exchange_move(
+    first, second = _optimal_problem._pair_indices(2)
+    score, units, to_p = _optimal_search._exchange_move(
         problem, labels, sums, 0, 1, rng, 26, first, second
     )
     assert units.shape == (26,) and np.unique(units).shape == (26,)
@@ -239,8 +246,8 @@ def test_exchange_move_samples_large_groups():
     moved[units] = 1
     moved[to_p] = 0
     assert np.bincount(moved).tolist() == [60, 30]
-    before = _optimal._pair_differences(problem, labels)
-    after = _optimal._pair_differences(problem, moved)
+    before = _optimal_problem._pair_differences(problem, labels)
+    after = _optimal_problem._pair_differences(problem, moved)
     assert score == pytest.approx(np.abs(after).sum(), rel=1e-9)
     assert score <= np.abs(before).sum() + 1e-12
 
@@ -319,7 +326,7 @@ def test_tabu_kernel_makes_the_reference_moves(
         X = X[rng.integers(0, n, n)]
     fixed = np.full(n, -1)
     fixed[rng.choice(n, n_fixed, replace=False)] = rng.integers(0, len(sizes), n_fixed)
-    problem = _optimal._make_problem(
+    problem = _optimal_problem._make_problem(
         X,
         np.array(sizes),
         fixed,
@@ -327,18 +334,20 @@ def test_tabu_kernel_makes_the_reference_moves(
         "diagonal",
         OptimalBalance(n_groups=len(sizes))._arm_classes(np.array(sizes), fixed),
     )
-    start = _optimal._random_labels(problem.caps, rng)
-    low, high = _optimal._tenure_bounds(*problem.F.shape)
+    start = _optimal_problem._random_labels(problem.caps, rng)
+    low, high = _optimal_search._tenure_bounds(*problem.F.shape)
     expected = _reference_tabu(
         problem,
         start,
         np.random.default_rng(1),
         60,
-        _optimal._TIE_WEIGHT,
+        _optimal_search._TIE_WEIGHT,
         low,
         high,
     )
-    got, done = _optimal._tabu_search(problem, start, np.random.default_rng(1), 60)
+    got, done = _optimal_search._tabu_search(
+        problem, start, np.random.default_rng(1), 60
+    )
     assert done == 60
     # Moves to equivalent assignments (interchangeable groups relabelled,
     # identical units exchanged) tie exactly, and rounding decides between
@@ -363,18 +372,18 @@ def test_tabu_result_does_not_depend_on_chunks(monkeypatch):
     # Calls of the kernel grow with the clock; their lengths must not change
     # the result, also with sampled neighbourhoods and restarts.
     X = np.random.default_rng(0).normal(size=(30, 2))
-    problem = _optimal._make_problem(
+    problem = _optimal_problem._make_problem(
         X, np.array([10, 10, 10]), np.full(30, -1), 0.5, "diagonal", []
     )
-    monkeypatch.setattr(_optimal, "_MAX_BLOCK", 500)
-    monkeypatch.setattr(_optimal, "_PATIENCE", 1)
-    assert _optimal._neighbourhood(30, 3, problem.F.shape[1])[0] < 30
+    monkeypatch.setattr(_optimal_search, "_MAX_BLOCK", 500)
+    monkeypatch.setattr(_optimal_search, "_PATIENCE", 1)
+    assert _optimal_search._neighbourhood(30, 3, problem.F.shape[1])[0] < 30
     results = []
     for seconds in (0.0, np.inf):
-        monkeypatch.setattr(_optimal, "_CHUNK_SECONDS", seconds)
-        start = _optimal._random_labels(problem.caps, np.random.default_rng(0))
+        monkeypatch.setattr(_optimal_search, "_CHUNK_SECONDS", seconds)
+        start = _optimal_problem._random_labels(problem.caps, np.random.default_rng(0))
         results.append(
-            _optimal._tabu_search(problem, start, np.random.default_rng(2), 700)
+            _optimal_search._tabu_search(problem, start, np.random.default_rng(2), 700)
         )
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1] == results[1][1] == 700
@@ -432,7 +441,7 @@ def test_moment_columns_reduce_without_changing_objective():
         [rng.integers(0, 2, 20), rng.normal(size=20), np.full(20, 3.0)]
     ).astype(float)
     for sm in ("diagonal", "full"):
-        F = _optimal._moment_columns(X, 0.5, sm)
+        F = _optimal_problem._moment_columns(X, 0.5, sm)
         # binary: x**2 == x merges; constant column and its products vanish
         assert F.shape[1] < (6 if sm == "diagonal" else 9)
         for _ in range(5):
@@ -588,7 +597,7 @@ def test_cvxpy_engine_limits_and_params():
 
 
 def test_cvxpy_solver_without_limit_mapping(monkeypatch):
-    monkeypatch.setattr(_optimal, "_CVXPY_LIMITS", {})
+    monkeypatch.setattr(_solver, "_CVXPY_LIMITS", {})
     X = np.random.default_rng(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match="solver's own limit options"):
         OptimalBalance(solver="HIGHS").fit(X)
@@ -610,12 +619,15 @@ def test_fallback_design_is_used_on_solver_failure(monkeypatch):
     def broken(*args, **kwargs):
         raise SolverError("SCIP stopped without a feasible assignment.")
 
-    monkeypatch.setattr(_optimal, "_solve_scip", broken)
+    monkeypatch.setattr(base, "solve_mip", broken)
     X = np.random.default_rng(0).normal(size=(11, 2))
     with pytest.raises(SolverError):
-        OptimalBalance(random_state=0).fit(X)
+        OptimalBalance(method="mip", random_state=0).fit(X)
     design = OptimalBalance(
-        group_sizes=[4, 7], fallback=CompleteRandomization(), random_state=0
+        group_sizes=[4, 7],
+        method="mip",
+        fallback=CompleteRandomization(),
+        random_state=0,
     )
     with pytest.warns(SolverWarning, match="Falling back to CompleteRandomization"):
         design.fit(X, fixed_labels=[1] + [-1] * 10)
@@ -670,9 +682,13 @@ def test_pandas_pipeline_and_reproducibility():
 
 def test_verbose_prints_stages(capsys):
     X = np.random.default_rng(0).normal(size=(12, 2))
-    OptimalBalance(verbose=1, random_state=0).fit(X)
+    OptimalBalance(method="mip", verbose=1, random_state=0).fit(X)
     printed = capsys.readouterr().out
     assert "heuristic" in printed and "status optimal" in printed
+    OptimalBalance(verbose=1, random_state=0).fit(X)
+    printed = capsys.readouterr().out
+    assert "branch and bound: status optimal" in printed
+    assert "heuristic" not in printed
 
 
 def test_all_units_fixed():
@@ -688,7 +704,7 @@ def test_all_units_fixed():
     [
         ({"rho": -1.0}, "rho"),
         ({"second_moments": "upper"}, "second_moments"),
-        ({"method": "exact"}, "method"),
+        ({"method": "exhaustive"}, "method"),
         ({"time_limit": 0}, "time_limit"),
         ({"node_limit": 0}, "node_limit"),
         ({"fallback": "random"}, "fallback"),

@@ -47,6 +47,9 @@ def test_threshold_and_acceptance_prob_together_are_refused(X_small):
     design = Rerandomization(threshold=1.0, acceptance_prob=0.1)
     with pytest.raises(ValueError, match="Give either threshold or acceptance_prob"):
         design.fit(X_small)
+    # Refused at fit start, before the covariates are even read.
+    with pytest.raises(ValueError, match="Give either threshold or acceptance_prob"):
+        design.fit([["not a number"]])
 
 
 def test_max_draws_exhausted_warns_and_returns_the_best_draw(X_small):

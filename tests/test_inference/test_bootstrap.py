@@ -5,7 +5,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign.base import _refit_labels
+from skassign._sampling import refit_labels
 from skassign.designs import BlockRandomization, CompleteRandomization, Rerandomization
 from skassign.inference import BootstrapTest
 from skassign.utils import spawn_seeds
@@ -24,7 +24,7 @@ def _seed_bootstrap(design, X, y, n_resamples, random_state, fit_params=None):
         design_seed = int(rng.integers(np.iinfo(np.int32).max))
         Xb = X.iloc[rows].reset_index(drop=True) if hasattr(X, "iloc") else X[rows]
         params = {key: np.asarray(value)[rows] for key, value in fit_params.items()}
-        labels = _refit_labels(design, Xb, design_seed, params)
+        labels = refit_labels(design, Xb, design_seed, params)
         yb = y[rows]
         deltas.append(yb[labels == 1].mean() - yb[labels == 0].mean())
     return np.array(deltas)

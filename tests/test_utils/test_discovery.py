@@ -1,6 +1,7 @@
 """Discovery of public estimators."""
 
 import inspect
+import os
 
 import pytest
 
@@ -15,7 +16,9 @@ def test_all_designs_are_concrete_public_designs():
         assert not name.startswith(("_", "Base"))
         assert not inspect.isabstract(cls)
         assert is_design(cls())
-        assert cls.__module__.startswith("skassign.designs.")
+        # skassign's designs, or the worked designs the tests add to discovery.
+        packages = ["skassign.designs"] + os.environ["SKASSIGN_DISCOVERY"].split(",")
+        assert cls.__module__.startswith(tuple(f"{p}." for p in packages))
     assert set(designs) <= set(all_estimators())
 
 
@@ -27,3 +30,15 @@ def test_splitters_and_private_modules_are_not_estimators():
 def test_unknown_type_filter():
     with pytest.raises(ValueError, match="type_filter must be None or 'design'"):
         all_estimators("classifier")
+
+
+def test_discovery_walks_the_packages_named_in_the_environment(monkeypatch):
+    names = [name for name, _ in all_designs()]
+    assert "MeanBalance" in names
+    monkeypatch.setenv("SKASSIGN_DISCOVERY", "")
+    without = [name for name, _ in all_designs()]
+    assert "MeanBalance" not in without and set(without) < set(names)
+    assert all(cls.__module__.startswith("skassign.") for _, cls in all_estimators())
+    monkeypatch.setenv("SKASSIGN_DISCOVERY", "tests.worked_designs.mean_balance")
+    # A module alone adds its own designs only (the package holds others).
+    assert [name for name, _ in all_designs()] == sorted({*without, "MeanBalance"})

@@ -7,15 +7,14 @@ import pyscipopt
 import pytest
 
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
+from skassign.utils import child_seed
+from skassign.utils._mip import solve_cvxpy, solve_scip
 from skassign.utils._solver import (
     DIRECT_SCIP,
     SolveResult,
     check_solve_result,
     check_solver,
     relative_gap,
-    scip_seed,
-    solve_cvxpy,
-    solve_scip,
     warn_at_limit,
 )
 
@@ -120,7 +119,7 @@ def test_relative_gap_and_seed():
     assert relative_gap(1.0, 1.0 + 1e-12) == 0.0
     assert relative_gap(1.0, -np.inf) == 1.0
     assert relative_gap(np.inf, 0.0) == np.inf
-    seeds = [scip_seed(np.random.RandomState(s)) for s in range(50)]
+    seeds = [child_seed(np.random.RandomState(s)) for s in range(50)]
     assert all(0 <= s < 2**31 for s in seeds)
 
 

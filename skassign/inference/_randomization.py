@@ -6,8 +6,9 @@ import warnings
 
 import numpy as np
 
-from skassign.base import sample_assignments
-from skassign.inference._result import BaseResamplingTest
+from skassign._sampling import sample_assignments
+from skassign.inference._resampling import BaseResamplingTest
+from skassign.utils._docstrings import fill_doc
 
 __all__ = ["RandomizationTest"]
 
@@ -23,6 +24,7 @@ def _canonical_splits(labels):
     return canonical
 
 
+@fill_doc
 class RandomizationTest(BaseResamplingTest):
     """Fisher randomisation test of the sharp null of no effect for any unit.
 
@@ -67,16 +69,12 @@ class RandomizationTest(BaseResamplingTest):
         Level of the confidence interval of each arm's additive effect and
         the level against which the attainable p-value is checked; ``None``
         skips the interval (the check then uses 0.05).
-    control : int, default=0
-        Control arm; every other arm is compared with it.
-    n_jobs : int or None, default=None
-        Number of parallel jobs (joblib semantics).
+    %(control)s
+    %(n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Root seed of the draws.
-    verbose : int, default=0
-        joblib's verbosity.
-    progress : bool, default=False
-        Show a progress bar (tqdm) advancing as draws finish.
+    %(joblib_verbose)s
+    %(progress)s
 
     Attributes
     ----------

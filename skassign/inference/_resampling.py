@@ -63,7 +63,7 @@ def compute_pvalues(observed, null_distribution, alternative="two-sided"):
 
     Examples
     --------
-    >>> from skassign.inference._result import compute_pvalues
+    >>> from skassign.inference._resampling import compute_pvalues
     >>> compute_pvalues(2.0, [1.0, 2.0, -3.0, 0.5])
     0.6
     """

@@ -5,7 +5,7 @@ from scipy import stats
 
 from skassign.designs import CompleteRandomization
 from skassign.inference import BootstrapTest, RandomizationTest
-from skassign.inference._result import _boundary, compute_pvalues
+from skassign.inference._resampling import _boundary, compute_pvalues
 from skassign.inference._statistics import StatisticEvaluator, lin_weights
 
 SEED_COLUMNS = [
