@@ -89,8 +89,11 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
         effect = effects[-1]
     if float(effect) not in effects:
         raise ValueError(f"effect {effect} was not simulated; choose one of {effects}.")
+    designs = list(dict.fromkeys(result["design"]))
     part = experiments[
-        (experiments["effect"] == float(effect)) & ~experiments["failed"]
+        (experiments["effect"] == float(effect))
+        & ~experiments["failed"]
+        & experiments["design"].isin(designs)
     ]
     plt = import_pyplot("plot_estimates")
     if ax is None:
@@ -103,7 +106,7 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
     if low == high:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, int(bins) + 1)
-    for name in dict.fromkeys(result["design"]):
+    for name in designs:
         est = part.loc[part["design"] == name, "estimate"].to_numpy(dtype=np.float64)
         est = est[np.isfinite(est)]
         if est.size == 0:

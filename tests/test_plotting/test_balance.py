@@ -108,3 +108,24 @@ def test_comparison_plots_draw_the_table():
     with pytest.raises(ValueError, match="compare_designs"):
         plot_power(pd.DataFrame({"a": [1]}))
     plt.close("all")
+
+
+def test_plot_estimates_bins_cover_only_the_selected_designs():
+    from skassign.plotting import plot_estimates
+    from skassign.simulation import LinearOutcome, NormalCovariates, compare_designs
+
+    table = compare_designs(
+        {"complete": CompleteRandomization(), "rerand": Rerandomization()},
+        NormalCovariates(12, 2),
+        LinearOutcome(noise_sd=0.1),
+        effects=[1.0],
+        n_experiments=8,
+        random_state=0,
+    )
+    ax = plot_estimates(table[table["design"] == "rerand"], bins=4)
+    est = table.experiments.query("design == 'rerand'")["estimate"]
+    edges = ax.patches[0].get_path().vertices[:, 0]
+    # The common bins span the selected design's estimates only.
+    assert edges.min() == pytest.approx(est.min())
+    assert edges.max() == pytest.approx(est.max())
+    plt.close("all")
