@@ -104,7 +104,7 @@ def _run_compare(args, out):
     from skassign.simulation import compare_designs
 
     frame, _ = _read_csv(args.input)
-    args.fixed = None
+    args.fixed = args.strata = None  # assign's options, unused here
     numeric, categorical = _covariate_columns(frame, args, args.input)
     columns = numeric + categorical
     designs = {}
