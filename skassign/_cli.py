@@ -1,4 +1,4 @@
-"""Command-line interface: ``skassign demo``, ``skassign assign``, ``skassign designs``.
+"""Command line: ``skassign demo``, ``assign``, ``designs`` and ``compare``.
 
 Every failure caused by the input (a missing file, an unknown column or
 design, non-numeric or missing values, an infeasible request) is reported as a
@@ -819,6 +819,10 @@ def _build_parser():
 
     designs = commands.add_parser("designs", help="list the available designs")
     designs.set_defaults(func=_run_designs)
+
+    from skassign._cli_compare import add_compare_parser
+
+    add_compare_parser(commands)
     return parser
 
 

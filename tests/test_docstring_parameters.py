@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "skassign.metrics",
     "skassign.model_selection",
     "skassign.plotting",
+    "skassign.simulation",
     "skassign.utils",
     "skassign.utils.discovery",
     "skassign.utils.validation",

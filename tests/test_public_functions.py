@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skassign.metrics",
     "skassign.model_selection",
     "skassign.plotting",
+    "skassign.simulation",
     "skassign.utils",
     "skassign.utils.discovery",
 ]

@@ -3,7 +3,11 @@
 Each function runs one experiment (seeded, so that any number of them can run
 in parallel reproducibly) and returns the test's p-value and whether its
 confidence interval covers the true effect. The slow validity tests and
-``benchmarks/bench_inference.py`` share them.
+``benchmarks/bench_inference.py`` share them. They are thin wrappers over
+the experiment of :func:`skassign.simulation.compare_designs` (one
+experiment, one design, one effect), which draws the covariates, the
+design's seed, the outcome noise and the test's resamples from the
+experiment's :class:`numpy.random.SeedSequence`.
 """
 
 from __future__ import annotations
@@ -11,12 +15,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skassign.datasets import make_tumor_mice, simulate_tumor_growth
-from skassign.exceptions import SolverError
-from skassign.inference._bootstrap import BootstrapTest
-from skassign.inference._randomization import RandomizationTest
+from skassign.inference import BootstrapTest, RandomizationTest
 
 __all__ = [
     "mice_bootstrap_experiment",
@@ -25,17 +27,34 @@ __all__ = [
 ]
 
 
-def _prognostic_experiment(seed, design, effect, n=20, n_features=2):
-    """Covariates, assignment from the design, and outcomes with ``effect``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, n_features))
-    labels = clone(design).set_params(random_state=seed).fit_predict(X)
-    y = X @ np.linspace(1.0, 0.5, n_features) + effect * labels + rng.normal(size=n)
-    return X, y, labels
+def _one_experiment(seed, design, covariates, outcome, effect, test):
+    """P-value and coverage of experiment ``seed`` (NaN if anything failed)."""
+    from skassign.simulation._compare import run_experiment
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few resamples: unbounded intervals
+        records, _ = run_experiment(
+            np.random.SeedSequence(seed),
+            type(design).__name__,
+            design,
+            covariates,
+            outcome,
+            [float(effect)],
+            "difference",
+            test,
+            0.05,
+        )
+    record = records[0]
+    if record["failed"] or record["test_error"] is not None:
+        return np.nan, np.nan
+    return record["pvalue"], record["covered"]
 
 
 def randomization_experiment(seed, design, effect, n_resamples):
     """Run a :class:`RandomizationTest` on 20 units, 2 prognostic covariates.
+
+    The covariates are standard normal, the outcome
+    ``x0 + 0.5 x1 + effect * treated + N(0, 1)``.
 
     Returns
     -------
@@ -43,46 +62,44 @@ def randomization_experiment(seed, design, effect, n_resamples):
     covered : bool
         Whether the confidence interval holds ``effect``.
     """
-    X, y, labels = _prognostic_experiment(seed, design, effect)
-    test = RandomizationTest(design, n_resamples=n_resamples, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # few resamples: unbounded intervals
-        test.fit(X, y, labels)
-    low, high = test.confidence_interval_
-    return test.pvalue_, low <= effect <= high
+    from skassign.simulation import LinearOutcome, NormalCovariates
+
+    return _one_experiment(
+        seed,
+        design,
+        NormalCovariates(n_samples=20, n_features=2),
+        LinearOutcome(coef=[1.0, 0.5], noise_sd=1.0),
+        effect,
+        RandomizationTest(design, n_resamples=n_resamples),
+    )
 
 
 def mice_bootstrap_experiment(seed, design, effect, n_resamples):
     """Run a :class:`BootstrapTest` of a tumour-mice experiment drawn by ``seed``.
 
-    The mice and the growth noise (SD 50 mg) are drawn with ``seed``; the
-    design (an optimisation design) assigns them on the standardised initial
-    weight.
+    Fresh mice (20, as in the case study), the growth noise (SD 50 mg) and
+    the design's seed are drawn from ``seed``; the design (an optimisation
+    design) assigns them on the standardised initial weight.
 
     Returns
     -------
     pvalue : float
-        NaN if the design's solver failed on a resample (the design's
-        failure, not the test's: count these apart).
+        NaN if the design or the test failed (the design's solver failed on
+        a resample: count these apart).
     covered : bool or float
         Whether the confidence interval holds ``effect`` (NaN on failure).
     """
-    mice = make_tumor_mice(random_state=seed)
-    w = mice["initial_weight"].to_numpy()
-    X = ((w - w.mean()) / w.std(ddof=1)).reshape(-1, 1)
-    labels = clone(design).set_params(random_state=seed).fit_predict(X)
-    y = simulate_tumor_growth(
-        w, labels, effect=effect, noise_sd=50.0, random_state=seed
+    from skassign.simulation import TumorGrowthOutcome, TumorMiceCovariates
+
+    pipeline = make_pipeline(StandardScaler(), design)
+    return _one_experiment(
+        seed,
+        pipeline,
+        TumorMiceCovariates(),
+        TumorGrowthOutcome(noise_sd=50.0),
+        effect,
+        BootstrapTest(pipeline, n_resamples=n_resamples),
     )
-    test = BootstrapTest(design, n_resamples=n_resamples, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            test.fit(X, y, labels)
-        except SolverError:
-            return np.nan, np.nan
-    low, high = test.confidence_interval_
-    return test.pvalue_, low <= effect <= high
 
 
 def rejection_and_coverage(results, alpha=0.05):
