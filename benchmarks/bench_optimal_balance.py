@@ -16,6 +16,12 @@ table per item; everything is also written to
    with 30 s.
 4. The heuristic alone on n = 1000, 5 covariates, 4 groups, against the
    median objective of complete randomisation.
+6. The exact path (issue 15): warm fits of the 20 mice on the exact path
+   (``method="auto"`` takes it) against the case study's code, interleaved,
+   median of at least 50; and, for the switch-over of ``method="auto"``,
+   the exact path against the solver path on small problems (two groups of
+   10 and 12, three groups of 6 and 8, four groups of 6; one and three
+   covariates), with the count of distinct assignments of each.
 5. How attainable item 3's target is: for every scale configuration, a
    Gaussian estimate of the expected number of assignments whose objective
    is at most half the plain formulation's, and of the objective at which
@@ -753,6 +759,126 @@ def item_attainable(scale_rows):
     return rows
 
 
+# ---------------------------------------------------------------------------
+# Item 6: the exact path.
+
+
+def _median_fit_time(design, X, n_repeats):
+    times = []
+    for seed in range(n_repeats):
+        design.set_params(random_state=seed)
+        t = time.perf_counter()
+        design.fit(X)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def item_exact(n_repeats, quick):
+    from _seed_reference import SingleFeatureOptimizationModel as seed_model
+
+    from skassign.designs._optimal_exact import count_assignments
+    from skassign.designs._optimal_problem import _make_problem
+
+    mice = make_tumor_mice()
+    w = mice["initial_weight"]
+    mice["norm_initial_weight"] = (w - w.mean()) / w.std()
+    X = mice[["norm_initial_weight"]].to_numpy()
+    exact = OptimalBalance(rho=0.5, method="exact")
+    mip = OptimalBalance(rho=0.5, method="mip")
+    (
+        exact.fit(X),
+        mip.fit(X),
+        seed_model(mice, 2, 10, "norm_initial_weight", "mice").optimize(),
+    )
+    exact_times, mip_times, seed_times = [], [], []
+    for seed in range(n_repeats):
+        exact.set_params(random_state=seed)
+        t = time.perf_counter()
+        exact.fit(X)
+        exact_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        seed_model(mice, 2, 10, "norm_initial_weight", "mice").optimize()
+        seed_times.append(time.perf_counter() - t)
+        mip.set_params(random_state=seed)
+        t = time.perf_counter()
+        mip.fit(X)
+        mip_times.append(time.perf_counter() - t)
+    mice_row = {
+        "objective": exact.objective_,
+        "status": exact.status_,
+        "n_nodes": exact.n_nodes_,
+        "exact_fit_median": float(np.median(exact_times)),
+        "mip_fit_median": float(np.median(mip_times)),
+        "seed_time_median": float(np.median(seed_times)),
+        "n_repeats": n_repeats,
+    }
+    mice_row["speedup_vs_seed"] = (
+        mice_row["seed_time_median"] / mice_row["exact_fit_median"]
+    )
+    mice_row["pass"] = bool(
+        exact.status_ == "optimal"
+        and abs(exact.objective_ - 0.212663) < 1e-6
+        and mice_row["exact_fit_median"] < 1e-3
+        and mice_row["speedup_vs_seed"] >= 20
+    )
+    print("\n6. The exact path")
+    print(
+        f"   mice: objective {exact.objective_:.6f} ({exact.status_}, "
+        f"{exact.n_nodes_} nodes); median warm fit "
+        f"{1e3 * mice_row['exact_fit_median']:.3f} ms "
+        f"(solver path {1e3 * mice_row['mip_fit_median']:.2f} ms, case study "
+        f"{1e3 * mice_row['seed_time_median']:.2f} ms: "
+        f"{mice_row['speedup_vs_seed']:.0f}x); {n_repeats} interleaved repeats; "
+        f"pass: {mice_row['pass']}"
+    )
+    cases = [(2, 10, 1), (2, 10, 3), (2, 12, 1), (2, 12, 3), (3, 6, 1), (3, 6, 3)]
+    if not quick:
+        cases += [(2, 15, 1), (2, 15, 3), (3, 8, 1), (3, 8, 3), (4, 6, 1), (4, 6, 3)]
+    rows = []
+    print(
+        f"   {'groups x size':>14s}{'covariates':>11s}{'count':>10s}{'nodes':>9s}"
+        f"{'exact ms':>10s}{'solver ms':>10s}{'same objective':>16s}"
+    )
+    n_small = max(n_repeats // 5, 5)
+    for m, size, p in cases:
+        rng = np.random.default_rng(1000 * m + 10 * size + p)
+        X = rng.normal(size=(m * size, p))
+        sizes = np.full(m, size)
+        classes = [("free", size)] * m
+        problem = _make_problem(
+            X, sizes, np.full(m * size, -1), 0.5, "diagonal", classes
+        )
+        count = count_assignments(problem.type_counts, problem.caps, problem.classes)
+        exact = OptimalBalance(n_groups=m, method="exact", time_limit=60)
+        mip = OptimalBalance(n_groups=m, method="mip", time_limit=60)
+        exact_time = _median_fit_time(exact, X, n_small)
+        mip_time = _median_fit_time(mip, X, n_small)
+        row = {
+            "n_groups": m,
+            "group_size": size,
+            "n_features": p,
+            "count": count,
+            "n_nodes": exact.n_nodes_,
+            "exact_status": exact.status_,
+            "exact_time_median": exact_time,
+            "mip_status": mip.status_,
+            "mip_time_median": mip_time,
+            "same_objective": bool(
+                np.isclose(exact.objective_, mip.objective_, rtol=1e-7)
+            ),
+            "auto_path": "exact"
+            if OptimalBalance(n_groups=m).fit(X).n_iter_ == 0
+            else "solver",
+        }
+        rows.append(row)
+        print(
+            f"   {f'{m} x {size}':>14s}{p:11d}{count:10.2g}{row['n_nodes']:9d}"
+            f"{1e3 * exact_time:10.2f}{1e3 * mip_time:10.2f}"
+            f"{str(row['same_objective']):>16s}  auto: {row['auto_path']}"
+        )
+    return {"mice": mice_row, "switch_over": rows}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -760,7 +886,7 @@ def main(argv=None):
         action="store_true",
         help="a subset: fewer repeats, 3 scale configurations, shorter budgets",
     )
-    parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--budget", type=float, default=None)
     parser.add_argument("--reference-budget", type=float, default=None)
@@ -822,7 +948,7 @@ def main(argv=None):
     # configurations) a separate *_partial.json, never merged with an
     # earlier run.
     complete = (
-        sorted(args.items) == [1, 2, 3, 4, 5]
+        sorted(args.items) == [1, 2, 3, 4, 5, 6]
         and not args.quick
         and not args.configs
         and args.budget is None
@@ -889,6 +1015,9 @@ def main(argv=None):
         passes["heuristic"] = report["heuristic"]["pass"]
     if 5 in args.items:
         report["attainable"] = {"rows": item_attainable(report["scale"]["rows"])}
+    if 6 in args.items:
+        report["exact"] = item_exact(repeats, args.quick)
+        passes["exact_mice"] = report["exact"]["mice"]["pass"]
     report["machine"]["load_average_at_end"] = list(os.getloadavg())
     report["pass"] = {**passes, "all": all(passes.values())}
     print(f"\npass: {report['pass']}")

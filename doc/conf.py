@@ -4,7 +4,9 @@ Build (warnings are errors), from the repository root::
 
     python -m sphinx -W --keep-going -b html doc doc/_build/html
 
-The build needs no network. Links into the documentation of Python, NumPy,
+The build needs no network, and neither does reading the result: MathJax
+is bundled (the ``sphinx-mathjax-offline`` package of the ``docs`` extra
+copies it into ``_static/mathjax``). Links into the documentation of Python, NumPy,
 SciPy, scikit-learn, pandas and cvxpy (intersphinx) are added only when the
 environment variable ``SKASSIGN_DOCS_INTERSPHINX=1`` is set, because fetching
 their inventories fails on machines without access to those sites, and a
@@ -38,6 +40,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a Python package and copied into _static/mathjax:
+    # the mathematics renders without network access (no CDN).
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",

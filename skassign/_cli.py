@@ -13,6 +13,7 @@ import argparse
 import ast
 import io
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -109,50 +110,33 @@ def _demo_design(random_state):
     return OptimalBalance(n_groups=2, rho=0.5, random_state=random_state)
 
 
-def _describe_design(design):
-    """Describe the fitted design in one line."""
+def _describe_design(design, n_units):
+    """Say in words what the fitted design optimised, and how it ended."""
+    sizes = " and ".join(str(int(n)) for n in np.bincount(design.labels_))
+    proven = {
+        "optimal": "proven optimal",
+        "heuristic": "best found by the heuristic",
+    }.get(design.status_, f"solver status {design.status_}")
     return (
-        f"{type(design).__name__} (Bertsimas et al. mixed-integer program, "
-        f"rho={design.rho}) on the standardised initial weight: {design.status_}, "
-        f"objective {design.objective_:.6f}, solved in "
-        f"{1e3 * design.solve_time_:.0f} ms"
+        f"{type(design).__name__} (Bertsimas, Johnson & Kallus, 2015), "
+        f"rho={design.rho:g}, seed {design.random_state}: of all splits of the "
+        f"{n_units} mice into groups of {sizes}, the one whose standardised "
+        "initial weights differ least between the groups, measured as "
+        f"|difference in means| + {design.rho:g} x |difference in mean squares| "
+        f"= {design.objective_:.4f} ({proven}, {design.solve_time_:.2f} s)."
     )
 
 
-def _demo_inference(X, final_weight, labels, design, args):
-    """Lines reporting the effect and the bootstrap test of the design."""
-    from skassign.inference import BootstrapTest
-
-    test = BootstrapTest(
-        design,
-        n_resamples=args.n_resamples,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-    ).fit(X, final_weight, labels)
-    summary = test.summary()
-    low, high = np.ravel(test.confidence_interval_)
-    treated = labels != 0
-    table = summary[
-        ["delta", "pvalue", "n_bootstrap", "avg_delta_bootstrap", "std_delta_bootstrap"]
-    ]
-    return [
-        f"mean final weight: control {final_weight[~treated].mean():.2f} mg, "
-        f"treated {final_weight[treated].mean():.2f} mg",
-        "estimated effect (difference in means, treated - control): "
-        f"{float(test.statistic_):.2f} mg",
-        f"bootstrap test of Bertsimas et al. ({args.n_resamples} resamples, the "
-        "design re-solved on every one):",
-        "",
-        table.to_string(float_format="{:.4g}".format),
-        "",
-        f"p-value {float(test.pvalue_):.4f}; "
-        f"{100 * test.confidence_level:g}% confidence interval for the effect: "
-        f"[{low:.1f}, {high:.1f}] mg",
-    ]
+def _mice_list(mice, labels, arm):
+    numbers = mice["mice"].to_numpy()[labels == arm]
+    return ", ".join(str(int(n)) for n in numbers)
 
 
 def _run_demo(args, out):
+    import pandas as pd
+
     from skassign.datasets import make_tumor_mice, simulate_tumor_growth
+    from skassign.inference import BootstrapTest
 
     mice = make_tumor_mice(n_mice=args.n_mice)
     weight = mice["initial_weight"]
@@ -161,34 +145,88 @@ def _run_demo(args, out):
     design = _demo_design(args.seed).fit(X)
     labels = design.labels_
     final = simulate_tumor_growth(weight, labels, effect=args.effect)
-
     arms = np.where(labels == 0, "control", "treated")
-    table = (
-        mice.assign(group=arms)
-        .groupby("group")
-        .agg(
-            n=("initial_weight", "size"),
-            mean_initial_weight=("initial_weight", "mean"),
-            sd_initial_weight=("initial_weight", "std"),
+    test = BootstrapTest(
+        design,
+        n_resamples=args.n_resamples,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+    ).fit(X, final, labels)
+    low, high = np.ravel(test.confidence_interval_)
+
+    def show(text="", indent=""):
+        # Prose wrapped for a terminal; tables and lists are printed as they are.
+        if len(text) > 79 and "\n" not in text:
+            text = textwrap.fill(
+                text, 79, subsequent_indent=indent, break_on_hyphens=False
+            )
+        print(text, file=out)
+
+    title = f"skassign demo: {args.n_mice} mice, control and treatment"
+    show(title)
+    show("=" * len(title))
+    show()
+    show(
+        f"Mice: initial tumour weights of {args.n_mice} mice from "
+        "make_tumor_mice() (truncated normal, mean 200 mg, sd 300 mg, seed 123)."
+    )
+    show(f"Design: {_describe_design(design, args.n_mice)}")
+    show()
+    if args.output is None:
+        show("Assignment (mouse numbers):")
+        show(f"  control: {_mice_list(mice, labels, 0)}", indent="           ")
+        show(f"  treated: {_mice_list(mice, labels, 1)}", indent="           ")
+    else:
+        frame = mice.rename(columns={"mice": "mouse"}).assign(
+            group=arms, final_weight=np.round(np.asarray(final), 3)
         )
-        .round(2)
+        try:
+            frame.to_csv(args.output, index=False)
+        except OSError as err:
+            raise _InputError(
+                f"cannot write {args.output!r}: {err.strerror}."
+            ) from None
+        show(
+            f"Assignment: written to {args.output} (one row per mouse: mouse, "
+            "initial_weight, group, final_weight)."
+        )
+    show()
+    show(
+        "Outcome: final tumour weight after one simulated day of Gomp-ex growth "
+        f"(a=1, b=5, critical weight 400 mg), true treatment effect "
+        f"{args.effect:g} mg."
     )
-    print(
-        f"{args.n_mice} mice, initial tumour weights from make_tumor_mice() "
-        "(truncated normal, mean 200 mg, sd 300 mg, seed 123).",
-        file=out,
+    show()
+    weights = pd.DataFrame({"group": arms, "initial": weight, "final": final})
+    table = weights.groupby("group").agg(
+        mice=("initial", "size"),
+        initial_mean=("initial", "mean"),
+        initial_sd=("initial", "std"),
+        final_mean=("final", "mean"),
+        final_sd=("final", "std"),
     )
-    print(f"Design: {_describe_design(design)}; seed {args.seed}.", file=out)
-    print("", file=out)
-    print(table.to_string(float_format="{:.2f}".format), file=out)
-    print("", file=out)
-    print(
-        "One day of Gomp-ex growth (a=1, b=5, critical weight 400 mg), "
-        f"treatment effect {args.effect:g} mg:",
-        file=out,
+    table.index.name = None
+    table.columns = ["mice", "initial mean", "initial sd", "final mean", "final sd"]
+    show("Groups (tumour weight in mg; sd with ddof=1):")
+    show(table.to_string(float_format="{:.2f}".format))
+    show()
+    smallest = 1.0 / (test.n_resamples_ + 1)
+    show("Result:")
+    show(
+        "  treatment effect (mean final weight, treated minus control): "
+        f"{float(test.effect_):.1f} mg"
     )
-    for line in _demo_inference(X, final, labels, design, args):
-        print(line, file=out)
+    show(
+        f"  {100 * test.confidence_level:g}% confidence interval: "
+        f"{low:.1f} to {high:.1f} mg"
+    )
+    show(
+        f"  p-value: {float(test.pvalue_):.2g} (two-sided bootstrap test of "
+        f"Bertsimas et al.: {test.n_resamples_} resamples of the mice, the "
+        f"design re-solved on each; the smallest possible p-value is "
+        f"{smallest:.2g})",
+        indent="    ",
+    )
     return 0
 
 
@@ -237,7 +275,7 @@ def _covariate_columns(frame, args, path):
     import pandas as pd
 
     requested = _split_names(args.columns)
-    reserved = {c for c in (args.fixed,) if c}
+    reserved = {c for c in (args.fixed, args.strata) if c}
     if requested:
         missing = [c for c in requested if c not in frame.columns]
         if missing:
@@ -248,9 +286,14 @@ def _covariate_columns(frame, args, path):
         duplicated = sorted({c for c in requested if requested.count(c) > 1})
         if duplicated:
             raise _InputError(f"column {duplicated[0]!r} is given twice in --columns.")
-        if set(requested) & reserved:
+        if args.fixed in requested:
             raise _InputError(
                 f"column {args.fixed!r} holds the fixed labels (--fixed) and cannot "
+                "also be a covariate."
+            )
+        if args.strata in requested:
+            raise _InputError(
+                f"column {args.strata!r} holds the strata (--strata) and cannot "
                 "also be a covariate."
             )
         columns = requested
@@ -361,12 +404,21 @@ def _run_assign(args, out):
             f"--fixed column {args.fixed!r} is not in {args.input!r}; its columns "
             f"are {', '.join(map(str, frame.columns))}."
         )
+    if args.strata is not None and args.strata not in frame.columns:
+        raise _InputError(
+            f"--strata column {args.strata!r} is not in {args.input!r}; its "
+            f"columns are {', '.join(map(str, frame.columns))}."
+        )
+    if design.__sklearn_tags__().input_tags.categorical:
+        return _run_assign_categorical(args, out, frame, raw, design)
     numeric, categorical = _covariate_columns(frame, args, args.input)
     columns = numeric + categorical
     pipeline = _assign_pipeline(design, numeric, categorical, args.impute)
     fit_params = {}
     if args.fixed is not None:
         fit_params["design__fixed_labels"] = frame[args.fixed]
+    if args.strata is not None:
+        fit_params["design__strata"] = frame[args.strata]
     pipeline.fit(frame[columns], **fit_params)
     labels = pipeline[-1].labels_
 
@@ -397,13 +449,57 @@ def _run_assign(args, out):
         f"|standardised mean difference| {smd:.3f}.",
         file=report,
     )
-    ignored = [c for c in frame.columns if c not in columns and c != args.fixed]
+    reserved = (args.fixed, args.strata)
+    ignored = [c for c in frame.columns if c not in columns and c not in reserved]
     if ignored and not args.columns:
         print(
             f"not used (non-numeric): {', '.join(map(str, ignored))}; name them "
             "with --columns and pass --one-hot to balance them too.",
             file=report,
         )
+    return 0
+
+
+def _run_assign_categorical(args, out, frame, raw, design):
+    """Designs that take categorical columns as they are (BatchLayout)."""
+    requested = _split_names(args.columns)
+    missing = [c for c in requested if c not in frame.columns]
+    if missing:
+        raise _InputError(
+            f"column {missing[0]!r} is not in {args.input!r}; its columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    columns = requested or [c for c in frame.columns if c != args.fixed]
+    fit_params = {}
+    if args.fixed is not None:
+        fit_params["fixed_labels"] = frame[args.fixed]
+    design.fit(frame[columns], **fit_params)
+    raw[args.label_column] = design.labels_
+    cages = getattr(design, "subgroups_", None)
+    if cages is not None and np.any(cages >= 0):
+        raw[f"{args.label_column}_cage"] = cages
+    text = raw.to_csv(index=False)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        report = sys.stderr
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise _InputError(
+                f"cannot write {args.output!r}: {err.strerror}."
+            ) from None
+        report = out
+    sizes = ", ".join(str(int(s)) for s in design.group_sizes_)
+    print(
+        f"assigned {design.labels_.size} units to batches of sizes {sizes} with "
+        f"{type(design).__name__} (seed {args.seed}; pass --seed {args.seed} to "
+        f"reproduce) on {', '.join(map(str, columns))}; score "
+        f"{design.objective_:.4f}, lower bound {design.lower_bound_:.4f} "
+        f"({design.status_}), keep-separate violations {design.n_violations_}.",
+        file=report,
+    )
     return 0
 
 
@@ -473,6 +569,13 @@ def _build_parser():
         default=-1,
         help="parallel jobs for the bootstrap (default: -1, all cores)",
     )
+    demo.add_argument(
+        "--output",
+        "-o",
+        metavar="OUT.csv",
+        help="write the assignment (mouse, initial weight, group, final weight) "
+        "to this CSV file instead of listing it",
+    )
     demo.set_defaults(func=_run_demo)
 
     assign = commands.add_parser(
@@ -536,6 +639,12 @@ def _build_parser():
         "to assign; fixed rows keep their group",
     )
     assign.add_argument(
+        "--strata",
+        metavar="COLUMN",
+        help="column of strata (e.g. sex or cage): every stratum is spread over "
+        "the groups as evenly as the group sizes allow",
+    )
+    assign.add_argument(
         "--param",
         action="append",
         metavar="KEY=VALUE",
@@ -585,7 +694,8 @@ def main(argv=None):
     --------
     >>> from skassign._cli import main
     >>> main(["demo"])  # doctest: +ELLIPSIS
-    20 mice, initial tumour weights from make_tumor_mice() ...
+    skassign demo: 20 mice, control and treatment
+    ...
     <BLANKLINE>
     ...
     0

@@ -287,6 +287,8 @@ _METHOD_DOC = """{summary}
     %(progress)s
     fixed_labels : array-like of shape (n_samples,), default=None
         Partial assignment kept in every draw.
+    strata : str or array-like of shape (n_samples,), default=None
+        Strata spread evenly in every draw (see ``fit``).
 
     Returns
     -------
@@ -337,6 +339,7 @@ def sampling_method(
         random_state=None,
         progress=False,
         fixed_labels=None,
+        strata=None,
     ):
         return sample_assignments(
             self,
@@ -347,7 +350,11 @@ def sampling_method(
             n_jobs=n_jobs,
             random_state=self.random_state if random_state is None else random_state,
             progress=progress,
-            fit_params=None if fixed_labels is None else {"fixed_labels": fixed_labels},
+            fit_params={
+                key: value
+                for key, value in (("fixed_labels", fixed_labels), ("strata", strata))
+                if value is not None
+            },
         )
 
     method.__name__ = method.__qualname__ = "sample_assignments"

@@ -13,6 +13,7 @@ something, :meth:`BaseDesign._objective`.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -30,6 +31,7 @@ from skassign.utils._docstrings import fill_doc
 from skassign.utils._mip import solve_mip
 from skassign.utils._param_validation import HasMethods, Interval, _fit_context
 from skassign.utils._random import child_seed, set_random_states
+from skassign.utils._repr import DocLinkMixin
 from skassign.utils._solver import (
     SolveOutcome,
     check_solve_result,
@@ -37,6 +39,12 @@ from skassign.utils._solver import (
     relative_gap,
     solver_options,
     warn_at_limit,
+)
+from skassign.utils._strata import (
+    Strata,
+    check_strata,
+    make_strata,
+    split_strata_column,
 )
 from skassign.utils.validation import (
     check_assignment,
@@ -141,7 +149,9 @@ class DesignMixin:
 
 
 @fill_doc
-class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseDesign(
+    DocLinkMixin, DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Base class for designs.
 
     Subclasses implement ``_assign(X, sizes, fixed, rng, **params)`` returning
@@ -177,7 +187,7 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, fixed_labels=None):
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Assign the units of ``X`` to groups.
 
         Parameters
@@ -190,17 +200,31 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
             Partial assignment: the group of units already assigned and
             ``-1`` (or NaN/None) for units to assign. Fixed units keep their
             group and count towards balance.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (any hashable values; a pandas Series is
+            aligned with ``X`` by index), or the name of a column of the
+            DataFrame ``X`` holding them (taken out of the covariates). Every
+            stratum is spread over the groups as evenly as the group sizes
+            allow, as a hard constraint.
 
         Returns
         -------
         self : object
             The fitted design.
         """
-        return self._fit(X, fixed_labels=fixed_labels)
+        return self._fit(X, fixed_labels=fixed_labels, strata=strata)
 
-    def _fit(self, X, *, fixed_labels=None, **assign_params):
-        """Shared fitting logic; ``assign_params`` go to :meth:`_assign`."""
+    def _fit(self, X, *, fixed_labels=None, strata=None, **assign_params):
+        """Shared fitting logic; ``assign_params`` go to :meth:`_assign`.
+
+        Given ``strata``, the design's ``_assign`` (``_solve`` for solver
+        designs) receives a :class:`~skassign.utils._strata.Strata` as its
+        ``strata`` argument and must meet its counts; designs without such
+        an argument refuse strata.
+        """
         self._check_params()
+        X_in = X
+        X, strata, self._strata_column = split_strata_column(X, strata)
         X = self._validate_X(X, reset=True)
         rng = check_random_state(self.random_state)
         n_samples = X.shape[0]
@@ -208,9 +232,26 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         sizes = resolve_group_sizes(
             n_samples, self.n_groups, self.group_sizes, fixed, rng
         )
+        if strata is not None:
+            if not self._supports_strata():
+                raise ValueError(
+                    f"{type(self).__name__} does not support strata: its "
+                    "assignment step takes no 'strata' argument."
+                )
+            codes, names = check_strata(strata, X_in, n_samples)
+            strata = make_strata(codes, names, sizes, fixed, rng)
+            assign_params["strata"] = strata
         labels = self._assign(X, sizes, fixed, rng, **assign_params)
         labels = check_assignment(labels, sizes, fixed)
+        if isinstance(strata, Strata):
+            strata.check(labels, type(self).__name__)
         labels = relabel_arms(labels, self._arm_classes(sizes, fixed), rng)
+        # What a refit of the same units needs (the randomness scorer's).
+        self._fit_params = {}
+        if np.any(fixed >= 0):
+            self._fit_params["fixed_labels"] = fixed
+        if strata is not None:
+            self._fit_params["strata"] = self._strata_column or strata.codes
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
         self.objective_ = float(self._objective(X, labels))
@@ -225,6 +266,10 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
         designs override it for combinations of parameters (and solver
         designs for what their engine can honour). It raises ``ValueError``.
         """
+
+    def _supports_strata(self):
+        """Whether the assignment step takes a ``strata`` argument."""
+        return "strata" in inspect.signature(self._assign).parameters
 
     @abstractmethod
     def _assign(self, X, sizes, fixed, rng, **assign_params):
@@ -298,6 +343,9 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 
     def _check_fitted_units(self, X, method):
         """Validate ``X`` and check that it holds exactly the fitted units."""
+        column = getattr(self, "_strata_column", None)
+        if column is not None and column in getattr(X, "columns", ()):
+            X = X.drop(columns=column)
         Xv = self._validate_X(X, reset=False)
         if Xv.shape[0] != self.labels_.shape[0] or (
             _fingerprint(Xv) != self._fit_fingerprint
@@ -306,7 +354,8 @@ class BaseDesign(DesignMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
                 f"{type(self).__name__}.{method}(X) only accepts the units the "
                 f"design was fit on ({self.labels_.shape[0]} units); an "
                 "assignment is a joint function of all units. Refit the design "
-                "on the new units instead."
+                "on the new units instead (in a grid search, use "
+                "skassign.model_selection.DesignSearchCV, or cv=FullSample())."
             )
         return Xv
 
@@ -453,8 +502,8 @@ class BaseSolverDesign(BaseDesign):
 
     # Not skipping nested validation: ``fallback`` is itself an estimator.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, *, fixed_labels=None):  # noqa: D102 (set below)
-        return self._fit(X, fixed_labels=fixed_labels)
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):  # noqa: D102
+        return self._fit(X, fixed_labels=fixed_labels, strata=strata)
 
     fit.__doc__ = BaseDesign.fit.__doc__
 
@@ -531,15 +580,21 @@ class BaseSolverDesign(BaseDesign):
         )
         return check_solve_result(solve_mip(mip, options, warm=warm))
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _supports_strata(self):
+        return "strata" in inspect.signature(self._solve).parameters
+
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         self.fallback_ = None
         start = time.perf_counter()
         try:
-            labels, record = self._solve(X, sizes, fixed, rng)
+            if strata is None:
+                labels, record = self._solve(X, sizes, fixed, rng)
+            else:
+                labels, record = self._solve(X, sizes, fixed, rng, strata=strata)
         except SolverError as err:
             if self.fallback is None:
                 raise
-            labels = self._fit_fallback(X, sizes, fixed, rng, err)
+            labels = self._fit_fallback(X, sizes, fixed, rng, err, strata)
             record = SolveOutcome("fallback")
         self._set_status(record, self._objective(X, labels), start)
         return labels
@@ -567,7 +622,7 @@ class BaseSolverDesign(BaseDesign):
             record.status, objective, bound, solver=record.solver, stacklevel=6
         )
 
-    def _fit_fallback(self, X, sizes, fixed, rng, err):
+    def _fit_fallback(self, X, sizes, fixed, rng, err, strata=None):
         """Assign with a clone of ``fallback`` after a solver failure."""
         design = clone(self.fallback)
         params = design.get_params(deep=True)
@@ -584,12 +639,14 @@ class BaseSolverDesign(BaseDesign):
             SolverWarning,
             stacklevel=6,
         )
+        steps = getattr(design, "steps", None)
+        prefix = f"{steps[-1][0]}__" if steps else ""
+        params = {}
         if np.any(fixed >= 0):
-            steps = getattr(design, "steps", None)
-            key = f"{steps[-1][0]}__fixed_labels" if steps else "fixed_labels"
-            design.fit(X, **{key: fixed})
-        else:
-            design.fit(X)
+            params[f"{prefix}fixed_labels"] = fixed
+        if strata is not None:
+            params[f"{prefix}strata"] = strata.codes
+        design.fit(X, **params)
         labels = np.asarray(get_labels(design))
         counts = np.bincount(labels, minlength=sizes.shape[0])
         if labels.shape != fixed.shape or not np.array_equal(counts, sizes):
@@ -599,5 +656,8 @@ class BaseSolverDesign(BaseDesign):
                 "fallback with n_groups and group_sizes parameters, such as "
                 "CompleteRandomization()."
             ) from err
+        if strata is not None:
+            # The fallback spread the strata itself (ties may fall elsewhere).
+            strata.counts = strata.table(labels)
         self.fallback_ = design
         return labels

@@ -47,42 +47,67 @@ def _assert_one_line_error(status, err, *fragments):
 # demo
 
 
-def test_demo_prints_the_case_study_design_and_test(capsys):
+def _table_rows(out):
+    return {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in out.splitlines()
+        if line.startswith(("control ", "treated "))
+    }
+
+
+def test_demo_reads_like_a_lab_report(capsys):
     status, out, err = _run(["demo", "--n-resamples", "60", "--n-jobs", "1"], capsys)
     assert status == 0, err
     assert err == ""
     # The case study's optimal split: initial-weight mean and SD of each arm.
-    rows = {
-        tuple(float(v) for v in line.split()[1:4])
-        for line in out.splitlines()
-        if line.startswith(("control", "treated"))
+    rows = _table_rows(out)
+    assert {tuple(r[:3]) for r in rows.values()} == {
+        (10.0, 302.79, 202.54),
+        (10.0, 303.61, 162.12),
     }
-    assert rows == {(10.0, 302.79, 202.54), (10.0, 303.61, 162.12)}
-    assert "OptimalBalance" in out and "optimal, objective 0.212663" in out
-    assert "estimated effect (difference in means, treated - control): -260.18" in out
-    for column in ("delta", "pvalue", "n_bootstrap", "std_delta_bootstrap"):
-        assert column in out
-    pvalue = float(out.split("p-value ")[1].split(";")[0])
+    # Which mouse went where: every mouse listed once.
+    listed = [
+        line.split(":")[1].replace(" ", "").split(",")
+        for line in out.replace(",\n", ", ").splitlines()
+        if line.startswith(("  control:", "  treated:"))
+    ]
+    assert sorted(int(n) for arm in listed for n in arm) == list(range(1, 21))
+    # What the design optimised, in words, and how it ended.
+    assert "differ least between the groups" in out
+    assert "= 0.2127 (proven optimal" in out
+    # Effect, interval and p-value, once each, in plain words.
+    assert "treated minus control): -260.2 mg" in out
+    assert "95% confidence interval:" in out
+    assert out.count("p-value:") == 1
+    pvalue = float(out.split("p-value: ")[1].split()[0])
     assert 1 / 61 <= pvalue <= 0.05
-    assert "confidence interval for the effect" in out
+    for jargon in ("delta", "avg_delta_bootstrap", "1 vs 0", "n_bootstrap"):
+        assert jargon not in out
+    assert max(len(line) for line in out.splitlines()) <= 79
 
 
-def test_demo_options(capsys):
+def test_demo_options(capsys, tmp_path):
+    path = tmp_path / "mice.csv"
     status, out, _ = _run(
         [
             "demo",
             *("--seed", "3", "--n-mice", "12", "--effect", "-100"),
-            *("--n-resamples", "20", "--n-jobs", "1"),
+            *("--n-resamples", "20", "--n-jobs", "1", "--output", path),
         ],
         capsys,
     )
     assert status == 0
     assert "12 mice" in out and "seed 3" in out and "effect -100 mg" in out
-    assert [
-        line.split()[1]
-        for line in out.splitlines()
-        if line.startswith(("control", "treated"))
-    ] == ["6", "6"]
+    assert [row[0] for row in _table_rows(out).values()] == [6, 6]
+    written = pd.read_csv(path)
+    assert written.columns.tolist() == [
+        "mouse",
+        "initial_weight",
+        "group",
+        "final_weight",
+    ]
+    assert written["group"].value_counts().tolist() == [6, 6]
+    assert f"written to {path}" in out.replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------
@@ -137,6 +162,27 @@ def test_assign_options(mice_csv, tmp_path, capsys):
     assert result["arm"].iloc[:3].tolist() == [0, 1, 1]
     assert np.bincount(result["arm"]).tolist() == [8, 12]
     assert "on initial_weight, age, sex" in out
+
+
+def test_assign_strata(mice_csv, tmp_path, capsys):
+    out_path = tmp_path / "out.csv"
+    frame = pd.read_csv(mice_csv)
+    frame["cage"] = ["a"] * 7 + ["b"] * 7 + ["c"] * 6
+    frame.to_csv(mice_csv, index=False)
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "cage"]
+    argv += ["--seed", "3", "-o", out_path]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    result = pd.read_csv(out_path)
+    for cage in "abc":
+        counts = np.bincount(result.loc[result["cage"] == cage, "group"], minlength=2)
+        assert abs(int(counts[0]) - int(counts[1])) <= 1
+    assert "cage" not in out.split(" on ")[1].split(";")[0]
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "pen"]
+    _assert_one_line_error(*_run(argv, capsys)[::2], "--strata column 'pen'")
+    argv = ["assign", mice_csv, "--design", "rerandomization", "--strata", "cage"]
+    argv += ["--columns", "cage,initial_weight"]
+    _assert_one_line_error(*_run(argv, capsys)[::2], "holds the strata")
 
 
 def test_assign_impute(tmp_path, capsys):
@@ -291,3 +337,69 @@ def test_python_m_skassign(mice_csv):
     assert failed.stderr == (
         "skassign: error: input file 'nowhere.csv' does not exist.\n"
     )
+
+
+def test_assign_batch_layout_on_categorical_columns(tmp_path, capsys):
+    animals = pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(12)],
+            "strain": ["A"] * 6 + ["B"] * 6,
+            "sex": ["F", "M"] * 6,
+            "earmark": ["L", "R", "2L"] * 4,
+        }
+    )
+    path = tmp_path / "animals.csv"
+    animals.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    status, _, err = _run(
+        [
+            "assign",
+            path,
+            "--design",
+            "batch-layout",
+            "--group-sizes",
+            "6,6",
+            "--columns",
+            "strain,sex,earmark",
+            "--param",
+            "balance=['strain']",
+            "--param",
+            "keep_together=['strain', 'sex']",
+            "--param",
+            "keep_separate=['earmark']",
+            "--param",
+            "subgroup_sizes=(1, 3, 3)",
+            "--seed",
+            "0",
+            "-o",
+            out,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    result = pd.read_csv(out)
+    assert result["group"].value_counts().tolist() == [6, 6]
+    assert result.groupby("group_cage")["group"].nunique().max() == 1
+    assert pd.crosstab(result["group"], result["strain"]).values.tolist() == [
+        [3, 3],
+        [3, 3],
+    ]
+    status, _, err = _run(
+        [
+            "assign",
+            path,
+            "--design",
+            "BatchLayout",
+            "--group-sizes",
+            "6,6",
+            "--param",
+            "keep_together=['strain']",
+            "--param",
+            "subgroup_sizes=(4, 4, 4)",
+            "--seed",
+            "0",
+        ],
+        capsys,
+    )
+    assert status != 0
+    assert "subgroup_sizes" in err and len(err.strip().splitlines()) == 1

@@ -19,6 +19,7 @@ TRANSDUCTIVE_XFAIL = {
 
 # Fast constructor settings per design (defaults where they are already fast).
 FAST_PARAMS = {
+    "BatchLayout": {"iterations": 300},
     # check_transformer_general feeds centred covariates (StandardScaler), which
     # MinMSE's default (R's objective, no intercept) refuses as meaningless; the
     # intercept variant accepts them. The refusal is tested in test_minmse.py.

@@ -251,6 +251,12 @@ def test_sphinx_build_passes_with_warnings_as_errors(tmp_path):
         timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    # MathJax is bundled: pages with mathematics load it from _static, not a CDN.
+    html = tmp_path / "html"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    page = (html / "user_guide" / "metrics.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/tex-chtml.js" in page
+    assert "cdn.jsdelivr" not in page
 
 
 def test_docstrings_quote_trailing_underscore_names_in_shapes():

@@ -60,7 +60,6 @@ print(test.summary().round(3).T)
 # lies far in its tail. The interval inverts the test under a constant
 # additive effect: it collects the effects the bootstrap does not reject.
 test.plot()
-plt.tight_layout()
 plt.show()
 
 low, high = test.confidence_interval_

@@ -5,13 +5,13 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 from sklearn.cluster import KMeans
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, _fit_context
 from skassign.utils._random import child_seed
+from skassign.utils._strata import make_strata
 
 __all__ = ["BlockRandomization", "CompleteRandomization"]
 
@@ -22,7 +22,10 @@ class CompleteRandomization(BaseDesign):
 
     Every assignment with the requested group sizes (and the fixed units in
     place) is equally likely. The covariates are not used, but they are
-    validated so that the design composes with the others.
+    validated so that the design composes with the others. With ``strata``
+    given to ``fit``, every stratum is spread evenly over the groups and
+    the units are randomised within strata (as :class:`BlockRandomization`
+    with given strata).
 
     Read more in the :ref:`User Guide <designs>`.
 
@@ -67,57 +70,10 @@ class CompleteRandomization(BaseDesign):
         self.group_sizes = group_sizes
         self.random_state = random_state
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
+        if strata is not None:
+            return strata.draw(fixed, rng)
         return draw_assignments(sizes, fixed, rng)
-
-
-def _stratum_counts(strata, n_strata, sizes, fixed, rng):
-    """How many units of every stratum go to every group.
-
-    The counts keep each group's size, respect the fixed units, and stay
-    within one unit of the proportional share ``n_h * size_g / n`` wherever
-    the fixed units allow (a controlled rounding of the proportional table,
-    found as a small integer program). Random costs break ties, so which
-    stratum gives a group its extra unit is random.
-
-    Returns
-    -------
-    counts : ndarray of shape (n_strata, n_groups), int64
-    """
-    n_groups = sizes.shape[0]
-    n_h = np.bincount(strata, minlength=n_strata)
-    is_fixed = fixed >= 0
-    f_hg = np.zeros((n_strata, n_groups), dtype=np.int64)
-    np.add.at(f_hg, (strata[is_fixed], fixed[is_fixed]), 1)
-    share = n_h[:, None] * sizes[None, :] / sizes.sum()
-    floor, ceil = np.floor(share), np.ceil(share)
-    cells = n_strata * n_groups
-    # Variables: counts c (cells) and excess w (cells) beyond [floor, ceil].
-    cost = np.concatenate([rng.random_sample(cells), np.full(cells, cells + 1.0)])
-    eye = np.eye(cells)
-    rows = np.kron(np.eye(n_strata), np.ones(n_groups))
-    cols = np.kron(np.ones(n_strata), np.eye(n_groups))
-    zeros = np.zeros((n_strata + n_groups, cells))
-    constraints = [
-        LinearConstraint(
-            np.hstack([np.vstack([rows, cols]), zeros]),
-            np.concatenate([n_h, sizes]),
-            np.concatenate([n_h, sizes]),
-        ),
-        LinearConstraint(np.hstack([eye, -eye]), -np.inf, ceil.ravel()),
-        LinearConstraint(np.hstack([eye, eye]), floor.ravel(), np.inf),
-    ]
-    upper = np.concatenate([np.repeat(n_h, n_groups), np.full(cells, np.inf)])
-    lower = np.concatenate([f_hg.ravel(), np.zeros(cells)])
-    result = milp(
-        cost,
-        constraints=constraints,
-        integrality=np.concatenate([np.ones(cells), np.zeros(cells)]),
-        bounds=Bounds(lower, upper),
-    )
-    if result.x is None:  # pragma: no cover - sizes were checked feasible
-        raise RuntimeError(f"Allocating strata to groups failed: {result.message}")
-    return np.rint(result.x[:cells]).astype(np.int64).reshape(n_strata, n_groups)
 
 
 @fill_doc
@@ -203,9 +159,11 @@ class BlockRandomization(BaseDesign):
             Covariates of the units to assign.
         y : None
             Ignored.
-        strata : array-like of shape (n_samples,), default=None
-            Stratum of every unit (any hashable values). ``None`` forms
-            ``n_strata`` strata by k-means on ``X``.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (any hashable values; a pandas Series is
+            aligned with ``X`` by index), or the name of a column of the
+            DataFrame ``X`` holding them. ``None`` forms ``n_strata`` strata
+            by k-means on ``X``.
         fixed_labels : array-like of shape (n_samples,), default=None
             Partial assignment, ``-1`` (or NaN/None) for units to assign.
 
@@ -217,8 +175,8 @@ class BlockRandomization(BaseDesign):
         return self._fit(X, fixed_labels=fixed_labels, strata=strata)
 
     def _assign(self, X, sizes, fixed, rng, strata=None):
-        n_samples = X.shape[0]
         if strata is None:
+            n_samples = X.shape[0]
             n_strata = self.n_strata
             if n_strata is None:
                 n_strata = max(1, n_samples // (2 * sizes.shape[0]))
@@ -230,21 +188,11 @@ class BlockRandomization(BaseDesign):
                 inverse = kmeans.fit_predict(X)
             else:
                 inverse = np.zeros(n_samples, dtype=np.int64)
-        else:
-            values = np.asarray(strata)
-            if values.ndim != 1 or values.shape[0] != n_samples:
-                raise ValueError(
-                    f"strata must give one stratum per unit ({n_samples}); got "
-                    f"shape {values.shape}."
-                )
-            _, inverse = np.unique(values.astype(str), return_inverse=True)
-        inverse = np.asarray(inverse, dtype=np.int64)
-        n_strata = int(inverse.max()) + 1
-        counts = _stratum_counts(inverse, n_strata, sizes, fixed, rng)
-        labels = fixed.copy()
-        for h in range(n_strata):
-            in_h = inverse == h
-            labels[in_h] = draw_assignments(counts[h], fixed[in_h], rng)
-        self.strata_ = inverse
-        self.n_strata_ = n_strata
-        return labels
+            _, inverse = np.unique(inverse, return_inverse=True)
+            codes = np.asarray(inverse, dtype=np.int64).ravel()
+            strata = make_strata(
+                codes, np.arange(int(codes.max()) + 1), sizes, fixed, rng
+            )
+        self.strata_ = strata.codes
+        self.n_strata_ = strata.n_strata
+        return strata.draw(fixed, rng)

@@ -125,6 +125,10 @@ class MinMSE(BaseDesign):
     scaler, or :func:`~skassign.metrics.minmse_scale` (the R package's
     preprocessing), or set ``fit_intercept=True``.
 
+    With ``strata`` given to ``fit``, the starting assignments spread every
+    stratum evenly over the groups and every move rotates the labels of
+    units of one stratum, so the spread is kept.
+
     Read more in the :ref:`User Guide <minmse>`.
 
     Parameters
@@ -345,13 +349,13 @@ class MinMSE(BaseDesign):
     def _coefficients(self):
         return _minmse_coefficients(self.weights, self.n_groups - 1)
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # The search does many small matrix products; threaded BLAS only adds
         # overhead there (and contention when fits run in parallel).
         with _blas_controller().limit(limits=1, user_api="blas"):
-            return self._search(X, sizes, fixed, rng)
+            return self._search(X, sizes, fixed, rng, strata)
 
-    def _search(self, X, sizes, fixed, rng):
+    def _search(self, X, sizes, fixed, rng, strata=None):
         coef = self._coefficients()
         Z = self._whitened(X)
         rank = Z.shape[1]
@@ -369,13 +373,19 @@ class MinMSE(BaseDesign):
                 stacklevel=6,
             )
         n_samples = X.shape[0]
-        starts = draw_assignments(
-            sizes, fixed, rng, _default_n_starts(self.iterations, n_samples)
-        )
+        n_starts = _default_n_starts(self.iterations, n_samples)
+        if strata is None:
+            starts = draw_assignments(sizes, fixed, rng, n_starts)
+        else:
+            # Starts meet the strata's counts and moves keep them.
+            starts = strata.draw(fixed, rng, n_starts)
         labels = starts[np.argmin(_ridge_objective_batch(Z, starts, coef))]
         free = np.flatnonzero(fixed < 0)
         n_fixed = np.bincount(fixed[fixed >= 0], minlength=sizes.shape[0])
-        if free.shape[0] < 2 or np.count_nonzero(sizes > n_fixed) < 2:
+        movable = free.shape[0] >= 2
+        if strata is not None and movable:
+            movable = np.bincount(strata.codes[free]).max() >= 2
+        if not movable or np.count_nonzero(sizes > n_fixed) < 2:
             value = _ridge_objective(Z, labels, coef)
             self.trace_ = np.array([value])
             self.current_trace_ = self.trace_.copy()
@@ -412,6 +422,7 @@ class MinMSE(BaseDesign):
                     interchangeable_groups(super()._arm_classes(sizes, fixed)).values()
                 ),
                 progress=bar,
+                strata=None if strata is None else strata.codes,
             )
         self.trace_, self.current_trace_ = trace, current
         self.n_iter_, self.t0_ = self.iterations, t0

@@ -367,8 +367,13 @@ def _anneal(
     rng,
     classes=(),
     progress=None,
+    strata=None,
 ):
     """Anneal from ``labels``; moves rotate the labels of ``change`` free units.
+
+    With ``strata`` (the stratum of every unit) the strata are the engine's
+    swap classes: a move rotates units of one stratum, so the start's counts
+    per stratum and group are kept.
 
     The local-search engine runs the R package's annealing on an
     :class:`_Annealer`: ``cooling`` 1 or 2, ``t0`` ``"auto"`` (scaled by
@@ -391,7 +396,7 @@ def _anneal(
         refresh_every=_REFRESH_EVERY,
     )
     problem = _Annealer(Z, coef, labels, classes)
-    result = search.run(problem, labels, free, rng, progress=progress)
+    result = search.run(problem, labels, free, rng, classes=strata, progress=progress)
     return (
         result.labels,
         result.trace,

@@ -80,7 +80,9 @@ class OptimalBalance(BaseSolverDesign):
     units of two groups at a time exactly. With ``method="heuristic"`` it
     is used alone, for samples too large to solve exactly. Covariates are
     used as given: standardise them first (a ``StandardScaler`` in a
-    Pipeline).
+    Pipeline). With ``strata`` given to ``fit``, the model also fixes how
+    many units of every stratum each group receives (each stratum spread
+    evenly) and the tabu search only swaps units of the same stratum.
 
     Read more in the :ref:`User Guide <optimal_balance>`.
 
@@ -269,10 +271,11 @@ class OptimalBalance(BaseSolverDesign):
             return True, None
         if self.method != "auto":
             return False, None
-        count = count_assignments(problem.type_counts, problem.caps, problem.classes)
+        caps = problem.caps if problem.strata is None else problem.stratum_caps
+        count = count_assignments(problem.type_counts, caps, problem.classes)
         return count <= _EXACT_MAX_COUNT, _EXACT_MAX_NODES
 
-    def _solve(self, X, sizes, fixed, rng):
+    def _solve(self, X, sizes, fixed, rng, strata=None):
         _compile_exact()
         start = time.perf_counter()
         heuristic_rng = child_rng(rng)
@@ -284,6 +287,7 @@ class OptimalBalance(BaseSolverDesign):
             self.rho,
             self.second_moments,
             self._arm_classes(sizes, fixed),
+            strata,
         )
         n_free = problem.free.shape[0]
 
@@ -330,6 +334,9 @@ class OptimalBalance(BaseSolverDesign):
         n_exchange = self.exchange_iter
         if n_exchange is None:
             n_exchange = _default_exchange_iter(problem, self._solver_method)
+        if strata is not None:
+            # Re-splitting two groups exactly would ignore the strata.
+            n_exchange = 0
         n_iter = self.heuristic_iter
         if n_iter is None:
             n_iter = _default_heuristic_iter(
@@ -338,7 +345,7 @@ class OptimalBalance(BaseSolverDesign):
         heuristic_deadline = deadline
         if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
-        warm = _random_labels(problem.caps, heuristic_rng)
+        warm = _random_labels(problem.caps, heuristic_rng, problem)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline
         )

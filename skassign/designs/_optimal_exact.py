@@ -106,10 +106,13 @@ def branch_and_bound(
     caps,
     class_prev,
     same_prev,
+    stratum,
+    stratum_caps,
     low,
     high,
     sums,
     used,
+    stratum_used,
     labels,
     order,
     values,
@@ -143,13 +146,18 @@ def branch_and_bound(
     same_prev : ndarray of shape (n,)
         Whether unit ``j`` is identical to unit ``j - 1`` (then its group is
         at least that of unit ``j - 1``).
+    stratum : ndarray of shape (n,)
+        Stratum of every unit (all 0 without strata).
+    stratum_caps : ndarray of shape (n_strata, m)
+        Free places of every stratum in every group (``caps[None]`` without
+        strata).
     low, high : ndarray of shape (n + 1, n + 1, n_cols)
         :func:`_suffix_bounds` of ``F``.
-    sums, used, labels, order, values, n_children, position : ndarray
+    sums, used, stratum_used, labels, order, values, n_children, position : ndarray
         Search state: column sums (fixed units included) and free units of
-        every group, labels of the placed units (-1 otherwise), children of
-        every depth best first with their bounds, their number and the next
-        one to visit.
+        every group (and of every stratum in every group), labels of the
+        placed units (-1 otherwise), children of every depth best first with
+        their bounds, their number and the next one to visit.
     state : ndarray of shape (3,), dtype int64
         Depth, whether the node at that depth is still to expand, and nodes
         visited so far.
@@ -187,6 +195,8 @@ def branch_and_bound(
                     continue
                 if class_prev[g] >= 0 and used[class_prev[g]] == 0:
                     continue
+                if stratum_used[stratum[j], g] >= stratum_caps[stratum[j], g]:
+                    continue
                 for k in range(n_cols):
                     sums[g, k] += F[j, k]
                 used[g] += 1
@@ -219,6 +229,7 @@ def branch_and_bound(
                 continue
             labels[j] = g
             used[g] += 1
+            stratum_used[stratum[j], g] += 1
             for k in range(n_cols):
                 sums[g, k] += F[j, k]
             j += 1
@@ -233,6 +244,7 @@ def branch_and_bound(
         g = labels[j]
         labels[j] = -1
         used[g] -= 1
+        stratum_used[stratum[j], g] -= 1
         for k in range(n_cols):
             sums[g, k] -= F[j, k]
 
@@ -249,10 +261,13 @@ def _compile_exact():
         np.array([2, 2]),
         np.array([-1, 0]),
         np.zeros(4, dtype=np.bool_),
+        np.zeros(4, dtype=np.int64),
+        np.array([[2, 2]]),
         low,
         high,
         np.zeros((2, 1)),
         np.zeros(2, dtype=np.int64),
+        np.zeros((1, 2), dtype=np.int64),
         np.full(4, -1),
         np.empty((5, 2), dtype=np.int64),
         np.empty((5, 2)),
@@ -279,8 +294,8 @@ def count_assignments(type_counts, caps, classes):
     ----------
     type_counts : ndarray of shape (n_types,)
         Free units of every type.
-    caps : ndarray of shape (m,)
-        Free places of every group.
+    caps : ndarray of shape (m,) or (n_strata, m)
+        Free places of every group (of every stratum in every group).
     classes : list of list of int
         Classes of interchangeable groups.
 
@@ -296,8 +311,10 @@ def count_assignments(type_counts, caps, classes):
     >>> count_assignments(np.ones(20, dtype=int), np.array([10, 10]), [[0, 1]])
     92378.0
     """
-    n = int(np.sum(caps))
-    log_count = math.lgamma(n + 1) - sum(math.lgamma(int(c) + 1) for c in caps)
+    log_count = 0.0
+    for row in np.atleast_2d(caps):
+        log_count += math.lgamma(int(np.sum(row)) + 1)
+        log_count -= sum(math.lgamma(int(c) + 1) for c in row)
     for groups in classes:
         log_count -= math.lgamma(len(groups) + 1)
     # Identical units: permuting them gives the same assignment.
@@ -364,6 +381,12 @@ def exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
         if value < best_value:
             return np.zeros(0, dtype=np.int64), value, 1, True
         return None, float(best_value), 1, True
+    if problem.strata is None:
+        stratum = np.zeros(n, dtype=np.int64)
+        stratum_caps = caps[None, :].copy()
+    else:
+        stratum = np.ascontiguousarray(problem.strata[order], dtype=np.int64)
+        stratum_caps = np.ascontiguousarray(problem.stratum_caps, dtype=np.int64)
     F = np.ascontiguousarray(F[order])
     low, high = _suffix_bounds(F)
     found = np.full(n, -1, dtype=np.int64)
@@ -376,10 +399,13 @@ def exact_search(problem, best_value=np.inf, max_nodes=None, deadline=None):
         caps,
         class_prev,
         same_prev,
+        stratum,
+        stratum_caps,
         low,
         high,
         C.copy(),
         np.zeros(m, dtype=np.int64),
+        np.zeros(stratum_caps.shape, dtype=np.int64),
         np.full(n, -1, dtype=np.int64),
         np.empty((n + 1, m), dtype=np.int64),
         np.empty((n + 1, m)),

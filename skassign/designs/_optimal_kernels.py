@@ -42,6 +42,9 @@ def tabu_iterations(
     diff,
     pool,
     run,
+    swap_class,
+    class_order,
+    class_start,
     best_value,
     start,
     stop,
@@ -65,6 +68,10 @@ def tabu_iterations(
     on the best objective since the last restart (``patience > 0``), the
     search restarts from a random permutation of the labels; ``run`` holds
     that best objective and the iteration it was reached.
+
+    Only units of the same ``swap_class`` swap (strata); a restart shuffles
+    the labels within every class (``class_order[class_start[c]:
+    class_start[c + 1]]`` lists class ``c``'s units).
 
     ``labels``, ``best``, ``tabu``, the pair differences ``diff`` and the
     order ``pool`` of the units (whose first ``n_sample`` are the candidates)
@@ -123,7 +130,7 @@ def tabu_iterations(
                     free_i = tabu[i] <= it
                     for b in range(counts[q]):
                         j = members[q, b]
-                        if types[i] == types[j]:
+                        if types[i] == types[j] or swap_class[i] != swap_class[j]:
                             continue
                         limit = best_score
                         if not (free_i and tabu[j] <= it):
@@ -173,8 +180,17 @@ def tabu_iterations(
                 run[0] = best_worst
                 run[1] = it
         if patience > 0 and it - run[1] >= patience:
-            # Stagnation: start afresh from a random assignment.
-            rng.shuffle(labels)
+            # Stagnation: start afresh from a random assignment (within every
+            # swap class, so that each class keeps its counts per group).
+            if class_start.shape[0] <= 2:
+                rng.shuffle(labels)
+            else:
+                for c in range(class_start.shape[0] - 1):
+                    a, b = class_start[c], class_start[c + 1]
+                    for k in range(b - a - 1, 0, -1):
+                        r = rng.integers(0, k + 1)
+                        u, v = class_order[a + k], class_order[a + r]
+                        labels[u], labels[v] = labels[v], labels[u]
             tabu[:] = 0
             sync_differences(F, C, inv_sizes, first, second, labels, diff)
             run[0] = np.inf

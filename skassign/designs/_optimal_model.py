@@ -126,6 +126,20 @@ class _Model:
         return self.A.shape[2]
 
 
+def _stratum_equalities(problem, two_groups):
+    """Rows ``A y = b`` fixing every stratum's count in every group (or None)."""
+    if problem.strata is None:
+        return None
+    n_strata, m = problem.stratum_caps.shape
+    if two_groups:
+        first_of = np.unique(problem.types, return_index=True)[1]
+        of_type = problem.strata[first_of]
+        A = (of_type[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+        return A, problem.stratum_caps[:, 0].astype(np.float64)
+    S = (problem.strata[None, :] == np.arange(n_strata)[:, None]).astype(np.float64)
+    return np.kron(S, np.eye(m)), problem.stratum_caps.ravel().astype(np.float64)
+
+
 def build_model(problem):
     """Build the mixed-integer program of ``problem``: variables y, d and t.
 
@@ -158,6 +172,13 @@ def build_model(problem):
         A_eq[units, np.arange(n_bin)] = 1.0
         A_eq[n_free + groups, np.arange(n_bin)] = 1.0
         b_eq = np.concatenate([np.ones(n_free), problem.caps.astype(np.float64)])
+    equalities = _stratum_equalities(problem, two_groups)
+    if equalities is not None:
+        # Every stratum's count in every group is fixed (strata).
+        rows_h = np.zeros((equalities[0].shape[0], n_vars))
+        rows_h[:, :n_bin] = equalities[0]
+        A_eq = np.vstack([A_eq, rows_h])
+        b_eq = np.concatenate([b_eq, equalities[1]])
     rows, rhs = [], []
     for r in range(n_pairs):
         if signs is not None:

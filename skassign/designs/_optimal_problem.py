@@ -100,14 +100,23 @@ class _Problem:
     caps: np.ndarray  # (m,) free places per group
     free: np.ndarray  # indices of the free units
     classes: list  # lists of interchangeable groups (>= 2 each)
+    # With strata: stratum of every free unit, and free places per stratum
+    # and group (swaps stay within a stratum, the model counts them).
+    strata: np.ndarray | None = None
+    stratum_caps: np.ndarray | None = None
 
     @property
     def n_groups(self):
         return self.sizes.shape[0]
 
 
-def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
-    """Moment columns, fixed-unit sums, capacities and symmetry classes."""
+def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes, strata=None):
+    """Moment columns, fixed-unit sums, capacities and symmetry classes.
+
+    With ``strata`` (a :class:`~skassign.utils._strata.Strata`), units of
+    different strata are never of one type, and no symmetry between groups
+    is assumed (the strata's counts need not be symmetric).
+    """
     F = _moment_columns(X, rho, second_moments)
     m = sizes.shape[0]
     is_fixed = fixed >= 0
@@ -117,7 +126,16 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
     groups = interchangeable_groups(arm_classes).values()
     classes = [arms for arms in groups if len(arms) > 1]
     free = np.flatnonzero(~is_fixed)
-    types, type_counts = _unit_types(F[free])
+    codes = caps_h = None
+    keys = F[free]
+    if strata is not None:
+        codes = strata.codes[free]
+        f_hg = np.zeros_like(strata.counts)
+        np.add.at(f_hg, (strata.codes[is_fixed], fixed[is_fixed]), 1)
+        caps_h = (strata.counts - f_hg).astype(np.int64)
+        keys = np.column_stack([keys, codes])
+        classes = []
+    types, type_counts = _unit_types(keys)
     return _Problem(
         F=F[free],
         types=types,
@@ -127,6 +145,8 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes):
         caps=(sizes - n_fixed).astype(np.int64),
         free=free,
         classes=classes,
+        strata=codes,
+        stratum_caps=caps_h,
     )
 
 
@@ -192,5 +212,16 @@ def _canonical_labels(labels, problem):
     return labels
 
 
-def _random_labels(caps, rng):
-    return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+def _random_labels(caps, rng, problem=None):
+    """Return random labels of the free units filling ``caps``.
+
+    With strata (``problem.strata``), every stratum fills its own places in
+    every group.
+    """
+    if problem is None or problem.strata is None:
+        return rng.permutation(np.repeat(np.arange(caps.shape[0]), caps))
+    labels = np.empty(problem.strata.shape[0], dtype=np.int64)
+    for h, caps_h in enumerate(problem.stratum_caps):
+        in_h = np.flatnonzero(problem.strata == h)
+        labels[in_h] = rng.permutation(np.repeat(np.arange(caps.shape[0]), caps_h))
+    return labels

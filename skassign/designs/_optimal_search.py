@@ -172,6 +172,14 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     diff = np.ascontiguousarray(_pair_differences(problem, labels))
     best_value = float(np.abs(diff).sum(axis=1).max())
     tabu = np.zeros(n_free, dtype=np.int64)
+    # Swap classes: units swap only within their stratum (one class without).
+    swap_class = np.zeros(n_free, dtype=np.int64)
+    if problem.strata is not None:
+        swap_class = np.ascontiguousarray(problem.strata, dtype=np.int64)
+    class_order = np.argsort(swap_class, kind="stable").astype(np.int64)
+    class_start = np.searchsorted(
+        swap_class[class_order], np.arange(int(swap_class.max()) + 2)
+    ).astype(np.int64)
     low, high = _tenure_bounds(n_free, n_cols)
     args = (
         F,
@@ -188,6 +196,9 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
         diff,
         np.arange(n_free),
         np.array([best_value, 0.0]),
+        swap_class,
+        class_order,
+        class_start,
     )
     # The kernel's result does not depend on where the chunks end, so their
     # length may follow the clock: long enough to make the calls' overhead

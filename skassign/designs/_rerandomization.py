@@ -34,7 +34,9 @@ class Rerandomization(BaseDesign):
     others, as with a full set of one-hot columns): the large-sample
     distribution of ``M`` under complete randomisation. With more than two
     groups the largest pairwise ``M`` must pass; its acceptance rate is then
-    below ``p_a``. Draws are evaluated in vectorised batches.
+    below ``p_a``. Draws are evaluated in vectorised batches. With
+    ``strata`` given to ``fit``, every draw spreads every stratum evenly over
+    the groups (rerandomisation within strata).
 
     Because the accepted assignment is still random, a randomisation test
     that re-draws from the same design is exact
@@ -141,7 +143,7 @@ class Rerandomization(BaseDesign):
             return 0.0
         return float(stats.chi2.ppf(prob, df=rank))
 
-    def _assign(self, X, sizes, fixed, rng):
+    def _assign(self, X, sizes, fixed, rng, strata=None):
         # M lives in the span of the covariance: its rank, not n_features,
         # gives the chi-square degrees of freedom.
         whitening = _whitening(X)
@@ -152,7 +154,10 @@ class Rerandomization(BaseDesign):
         best, best_value, drawn = None, np.inf, 0
         while drawn < self.max_draws:
             n_draws = min(batch, self.max_draws - drawn)
-            draws = draw_assignments(sizes, fixed, rng, n_draws)
+            if strata is None:
+                draws = draw_assignments(sizes, fixed, rng, n_draws)
+            else:
+                draws = strata.draw(fixed, rng, n_draws)
             values = _mahalanobis_total_batch(Z, draws, sizes_f)
             accepted = np.flatnonzero(values <= self.threshold_)
             if accepted.size:

@@ -183,6 +183,12 @@ class BootstrapTest(BaseResamplingTest):
     """
 
     _null_name = "bootstrap"
+    _summary_columns = (
+        "delta",
+        "n_bootstrap",
+        "avg_delta_bootstrap",
+        "std_delta_bootstrap",
+    )
 
     def _resample(self, X, assignment, n_groups, fit_params):
         n_samples = assignment.shape[0]

@@ -158,6 +158,7 @@ class RandomizationTest(BaseResamplingTest):
     """
 
     _null_name = "re-randomised"
+    _summary_columns = ("statistic", "n_randomizations", "null_mean", "null_std")
 
     def _resample(self, X, assignment, n_groups, fit_params):
         labels = sample_assignments(

@@ -28,6 +28,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     _fit_context,
 )
+from skassign.utils._repr import DocLinkMixin
 from skassign.utils.validation import check_covariates, check_labels, final_step
 
 __all__ = ["BaseResamplingTest", "compute_pvalues"]
@@ -113,7 +114,31 @@ def _squeeze(values):
     return values
 
 
-class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
+def _format_number(value):
+    """Four significant digits; blank for missing values."""
+    return f"{value:.4g}" if np.isfinite(value) else ""
+
+
+class SummaryTable(pd.DataFrame):
+    """The ``summary()`` of a test: a DataFrame displayed readably.
+
+    Every column is shown (no truncation), numbers with four significant
+    digits, missing values blank, as text and as HTML in notebooks; the
+    values themselves are kept unrounded.
+    """
+
+    @property
+    def _constructor(self):
+        return SummaryTable
+
+    def __repr__(self):
+        return self.to_string(float_format=_format_number, na_rep="")
+
+    def _repr_html_(self):
+        return self.to_html(float_format=_format_number, na_rep="")
+
+
+class BaseResamplingTest(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the resampling tests of a treatment effect.
 
     Subclasses implement :meth:`_resample`, returning the resampled
@@ -427,18 +452,29 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- output
 
+    # Column names of ``summary()``: the statistic, the number of resamples,
+    # and the mean and standard deviation of the null distribution.
+    _summary_columns = ("statistic", "n_resamples", "null_mean", "null_std")
+
     def summary(self):
         """Table of the test: one row per treated arm (and a global row).
 
-        The columns follow the optimisation-design bootstrap's output
-        (``delta, pvalue, n_bootstrap, avg_delta_bootstrap,
-        std_delta_bootstrap``; the standard deviation has ddof=0 as there;
-        for a randomisation test the "bootstrap" columns describe the
-        re-randomisation distribution), then the effect estimate and its
-        confidence interval. With several
+        Columns: the observed statistic, ``pvalue``, the number of resamples,
+        the mean and standard deviation (ddof=0) of the null distribution,
+        then the effect estimate ``effect`` and its confidence interval
+        ``ci_low``, ``ci_high``. The first five columns are named after each
+        test (:class:`BootstrapTest` keeps the optimisation-design
+        bootstrap's ``delta, pvalue, n_bootstrap, avg_delta_bootstrap,
+        std_delta_bootstrap``; :class:`RandomizationTest` has ``statistic,
+        pvalue, n_randomizations, null_mean, null_std``). With several
         treated arms a last row ``"global"`` tests all arms at once (its
-        ``delta`` is ``global_statistic_``: the largest statistic in absolute
-        value for two-sided tests, negated for ``alternative="less"``).
+        statistic is ``global_statistic_``: the largest statistic in
+        absolute value for two-sided tests, negated for
+        ``alternative="less"``).
+
+        The table is a :class:`pandas.DataFrame` that displays every column
+        with four significant digits, as text and in notebooks (the values
+        themselves are not rounded).
 
         Returns
         -------
@@ -446,19 +482,20 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
             Indexed by ``"<arm> vs <control>"`` (and ``"global"``).
         """
         check_is_fitted(self)
+        statistic, n_name, mean_name, std_name = self._summary_columns
         null = np.asarray(self.null_distribution_).reshape(self.n_resamples_, -1)
         stats = np.atleast_1d(self.statistic_)
         if self.confidence_interval_ is None:
             ci = np.full((stats.shape[0], 2), np.nan)
         else:
             ci = np.asarray(self.confidence_interval_).reshape(-1, 2)
-        table = pd.DataFrame(
+        table = SummaryTable(
             {
-                "delta": stats,
+                statistic: stats,
                 "pvalue": np.atleast_1d(self.pvalue_),
-                "n_bootstrap": self.n_resamples_,
-                "avg_delta_bootstrap": null.mean(axis=0),
-                "std_delta_bootstrap": null.std(axis=0),
+                n_name: self.n_resamples_,
+                mean_name: null.mean(axis=0),
+                std_name: null.std(axis=0),
                 "effect": np.atleast_1d(self.effect_),
                 "ci_low": ci[:, 0],
                 "ci_high": ci[:, 1],
@@ -471,11 +508,11 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
         if stats.shape[0] > 1:
             global_null = _extremeness(null, self.alternative).max(axis=1)
             table.loc["global"] = {
-                "delta": self.global_statistic_,
+                statistic: self.global_statistic_,
                 "pvalue": self.global_pvalue_,
-                "n_bootstrap": self.n_resamples_,
-                "avg_delta_bootstrap": global_null.mean(),
-                "std_delta_bootstrap": global_null.std(),
+                n_name: self.n_resamples_,
+                mean_name: global_null.mean(),
+                std_name: global_null.std(),
                 "effect": np.nan,
                 "ci_low": np.nan,
                 "ci_high": np.nan,
@@ -507,21 +544,39 @@ class BaseResamplingTest(BaseEstimator, metaclass=ABCMeta):
         pvalues = np.atleast_1d(self.pvalue_)
         n_plots = stats.shape[0]
         if ax is None:
-            _, ax = plt.subplots(1, n_plots, figsize=(5 * n_plots, 3.5), squeeze=False)
+            _, ax = plt.subplots(
+                1,
+                n_plots,
+                figsize=(5 * n_plots, 3.5),
+                squeeze=False,
+                layout="constrained",
+            )
             ax = ax[0] if n_plots > 1 else ax[0, 0]
         axes = np.atleast_1d(ax)
         if axes.shape[0] != n_plots:
             raise ValueError(
                 f"plot needs {n_plots} Axes (one per treated arm); got {axes.shape[0]}."
             )
-        label = self.statistic if isinstance(self.statistic, str) else "statistic"
+        label = {
+            "mean_difference": "Difference in means (outcome units)",
+            "t": "Welch t statistic",
+            "regression_adjusted": "Regression-adjusted effect (outcome units)",
+        }.get(self.statistic if isinstance(self.statistic, str) else "", "Statistic")
         for j, axis in enumerate(axes):
-            axis.hist(null[:, j], bins=bins, color="0.7", edgecolor="0.4")
+            axis.hist(
+                null[:, j],
+                bins=bins,
+                color="0.7",
+                edgecolor="0.4",
+                label=f"{self._null_name} distribution",
+            )
             axis.axvline(stats[j], color="C3", lw=2, label="observed")
             if self.alternative == "two-sided" and stats[j] != 0:
-                axis.axvline(-stats[j], color="C3", lw=1, ls="--", label="mirror")
-            axis.set_xlabel(f"{label} ({self._null_name})")
-            axis.set_ylabel("count")
+                axis.axvline(
+                    -stats[j], color="C3", lw=1, ls="--", label="observed, mirrored"
+                )
+            axis.set_xlabel(label)
+            axis.set_ylabel("Number of resamples")
             axis.set_title(
                 f"arm {self.treated_arms_[j]} vs {self.control_}: p = {pvalues[j]:.3g}"
             )

@@ -8,6 +8,7 @@ from skassign.metrics._balance import (
     standardized_mean_difference,
     variance_ratio,
 )
+from skassign.metrics._layout import batch_means_score, osat_score, spatial_score
 from skassign.metrics._minmse import minmse_objective, minmse_scale
 from skassign.metrics._scorer import (
     assignment_diversity,
@@ -22,6 +23,7 @@ from skassign.metrics._scorer import (
 __all__ = [
     "assignment_diversity",
     "balance_table",
+    "batch_means_score",
     "ks_statistic",
     "mahalanobis_imbalance",
     "make_balance_scorer",
@@ -33,6 +35,8 @@ __all__ = [
     "neg_max_abs_smd_scorer",
     "neg_max_ks_scorer",
     "neg_max_log_variance_ratio_scorer",
+    "osat_score",
+    "spatial_score",
     "standardized_mean_difference",
     "variance_ratio",
 ]

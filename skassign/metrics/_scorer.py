@@ -10,11 +10,11 @@ inference needs.
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone
 
 from skassign.metrics._balance import (
     ks_statistic,
@@ -23,8 +23,7 @@ from skassign.metrics._balance import (
     variance_ratio,
 )
 from skassign.utils._param_validation import Interval, StrOptions, validate_params
-from skassign.utils._random import set_random_states, spawn_seeds
-from skassign.utils.validation import get_labels
+from skassign.utils.validation import final_step, get_labels
 
 __all__ = [
     "assignment_diversity",
@@ -73,11 +72,21 @@ class _BalanceScorer:
         if len(labels) != len(Xd):
             raise ValueError(
                 f"The scorer got {len(Xd)} units but the design assigned "
-                f"{len(labels)}; score designs on the units they were fit on "
-                "(cv=FullSample(), not KFold)."
+                f"{len(labels)}; score designs on the units they were fit on: "
+                "use skassign.model_selection.DesignSearchCV, or "
+                "GridSearchCV(..., cv=FullSample()), not KFold."
             )
-        values = _METRICS[self.metric](Xd, labels)
-        return -float(_AGGREGATES[self.aggregate](values))
+        design = final_step(estimator)
+        if hasattr(design, "_check_fitted_units"):
+            # Same length is not same units (KFold halves): check, and take
+            # the covariates as the design saw them (a strata column out).
+            Xd = design._check_fitted_units(Xd, "score")
+        metrics = [self.metric] if isinstance(self.metric, str) else self.metric
+        worst = max(
+            float(_AGGREGATES[self.aggregate](_METRICS[metric](Xd, labels)))
+            for metric in metrics
+        )
+        return -worst
 
     def __repr__(self):
         return (
@@ -87,7 +96,7 @@ class _BalanceScorer:
 
 @validate_params(
     {
-        "metric": [StrOptions(set(_METRICS))],
+        "metric": [StrOptions(set(_METRICS)), list, tuple],
         "aggregate": [StrOptions(set(_AGGREGATES))],
     },
     prefer_skip_nested_validation=True,
@@ -99,10 +108,12 @@ def make_balance_scorer(metric="smd", *, aggregate="max"):
 
     Parameters
     ----------
-    metric : {"smd", "variance_ratio", "ks", "mahalanobis"}, default="smd"
+    metric : {"smd", "variance_ratio", "ks", "mahalanobis"} or list of them, \
+            default="smd"
         Absolute standardised mean difference, absolute log variance ratio,
         Kolmogorov-Smirnov statistic, or (largest pairwise) Mahalanobis
-        imbalance.
+        imbalance. A list scores the worst of them (for example
+        ``["smd", "variance_ratio"]``: means and spreads).
     aggregate : {"max", "mean"}, default="max"
         How per-covariate and per-pair values are combined.
 
@@ -124,6 +135,14 @@ def make_balance_scorer(metric="smd", *, aggregate="max"):
     >>> scorer(design, X) <= 0
     True
     """
+    if not isinstance(metric, str):
+        unknown = [m for m in metric if m not in _METRICS]
+        if unknown or not metric:
+            raise ValueError(
+                f"metric must be one of {sorted(_METRICS)} or a non-empty list of "
+                f"them; got {metric!r}."
+            )
+        metric = list(metric)
     return _BalanceScorer(metric, aggregate)
 
 
@@ -173,23 +192,64 @@ def assignment_diversity(assignments):
     return float(total / (A.shape[0] * (A.shape[0] - 1) / 2))
 
 
+def _refit_params(estimator):
+    """Fit parameters the fitted design was given (fixed units, strata).
+
+    Prefixed with the final step's name when ``estimator`` is a Pipeline
+    (unless metadata routing is enabled), so that a refit of the whole
+    estimator routes them to the design.
+    """
+    import sklearn
+
+    # With metadata routing the Pipeline routes plain names to the design
+    # (which requested them); without it, step names prefix them.
+    routed = sklearn.get_config().get("enable_metadata_routing", False)
+    params, prefix = {}, ""
+    while getattr(estimator, "steps", None):
+        if not routed:
+            prefix += f"{estimator.steps[-1][0]}__"
+        estimator = estimator.steps[-1][1]
+    for key, value in getattr(estimator, "_fit_params", {}).items():
+        params[prefix + key] = value
+    return params
+
+
 class _RandomnessScorer:
     """Diversity of the assignments of reseeded clones of the estimator."""
 
-    def __init__(self, n_draws, random_state):
+    def __init__(self, n_draws, n_jobs, random_state):
         self.n_draws = n_draws
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def __call__(self, estimator, X, y=None):
-        draws = [
-            get_labels(set_random_states(clone(estimator), seed).fit(X))
-            for seed in spawn_seeds(self.random_state, self.n_draws)
-        ]
-        return float(assignment_diversity(np.vstack(draws)))
+        from skassign.base import sample_assignments
+
+        draws = sample_assignments(
+            estimator,
+            X,
+            self.n_draws,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            fit_params=_refit_params(estimator),
+        )
+        diversity = float(assignment_diversity(draws))
+        if diversity == 0.0:
+            warnings.warn(
+                f"{type(estimator).__name__} split the units identically in all "
+                f"{self.n_draws} refits with other seeds: it is deterministic up "
+                "to the names of the arms, so its randomness score is 0 (and "
+                "computing it cost those refits). A randomisation test cannot "
+                "analyse such a design; use BootstrapTest, or compare balance "
+                "only.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return diversity
 
     def __repr__(self):
         return (
-            f"make_randomness_scorer(n_draws={self.n_draws}, "
+            f"make_randomness_scorer(n_draws={self.n_draws}, n_jobs={self.n_jobs}, "
             f"random_state={self.random_state!r})"
         )
 
@@ -197,18 +257,22 @@ class _RandomnessScorer:
 @validate_params(
     {
         "n_draws": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def make_randomness_scorer(n_draws=10, *, random_state=0):
+def make_randomness_scorer(n_draws=10, *, n_jobs=None, random_state=0):
     """Make a scorer measuring how much a design's assignment varies.
 
-    The scorer refits ``n_draws`` clones of the estimator with fresh seeds on
-    the same units and returns their :func:`assignment_diversity`. A design
-    that always returns the same split scores 0 and cannot be analysed by a
-    randomisation test; combine this with a balance scorer in a multi-metric
-    grid search to trade balance for randomness.
+    The scorer refits ``n_draws`` clones of the fitted estimator with fresh
+    seeds on the same units, with the fit parameters the estimator was
+    given (fixed units and strata, routed to the design step of a
+    Pipeline), and returns their :func:`assignment_diversity`. A design that
+    always returns the same split scores 0 (with a warning) and cannot be
+    analysed by a randomisation test; combine this with a balance scorer to
+    trade balance for randomness
+    (:class:`~skassign.model_selection.DesignSearchCV` does by default).
 
     Read more in the :ref:`User Guide <metrics>`.
 
@@ -216,6 +280,9 @@ def make_randomness_scorer(n_draws=10, *, random_state=0):
     ----------
     n_draws : int, default=10
         Number of reseeded refits.
+    n_jobs : int or None, default=None
+        Number of refits run in parallel (joblib semantics); the score does
+        not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds of the refits.
 
@@ -226,11 +293,19 @@ def make_randomness_scorer(n_draws=10, *, random_state=0):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skassign.designs import CompleteRandomization
     >>> from skassign.metrics import make_randomness_scorer
-    >>> X = [[float(i)] for i in range(8)]
+    >>> X = [[float(i)] for i in range(20)]
     >>> scorer = make_randomness_scorer(5)
-    >>> scorer(CompleteRandomization().fit(X), X) > 0
-    True
+    >>> round(scorer(CompleteRandomization().fit(X), X), 3)
+    0.497
+
+    Units already assigned stay assigned in every refit:
+
+    >>> fixed = np.r_[np.repeat([0, 1], 9), -1, -1]
+    >>> design = CompleteRandomization().fit(X, fixed_labels=fixed)
+    >>> round(scorer(design, X), 3)
+    0.114
     """
-    return _RandomnessScorer(n_draws, random_state)
+    return _RandomnessScorer(n_draws, n_jobs, random_state)

@@ -51,9 +51,12 @@ class Experiment(BaseCrossValidator):
 
     Parameters
     ----------
-    design : estimator
+    design : estimator or None, default=None
         A design, or a Pipeline whose last step is a design. It is cloned,
-        never fitted in place.
+        never fitted in place. ``None`` with ``labels``.
+    labels : array-like of shape (n_samples,) or None, default=None
+        The arms of an assignment already made, instead of a design (see
+        :meth:`from_assignment`).
     random_state : int, default=0
         Seed of the assignment. It must be an integer: the assignment has to
         be the same on every call, since scikit-learn's tools call
@@ -98,17 +101,60 @@ class Experiment(BaseCrossValidator):
     """
 
     _parameter_constraints: dict = {
-        "design": [HasMethods(["fit", "get_params"])],
+        "design": [HasMethods(["fit", "get_params"]), None],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
         "fit_params": [dict, None],
     }
 
-    def __init__(self, design, *, random_state=0, fit_params=None):
+    def __init__(self, design=None, *, labels=None, random_state=0, fit_params=None):
         self.design = design
+        self.labels = labels
         self.random_state = random_state
         self.fit_params = fit_params
 
+    @classmethod
+    def from_assignment(cls, labels):
+        """Experiment over an assignment already made (and perhaps run).
+
+        The splits follow the given arms: no design is fit. Use it to
+        analyse an experiment whose assignment came from elsewhere, or from
+        a design fit earlier.
+
+        Parameters
+        ----------
+        labels : array-like of shape (n_samples,)
+            Arm of every unit, ``0..n_groups-1`` (every arm present).
+
+        Returns
+        -------
+        experiment : Experiment
+            ``Experiment(labels=labels)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skassign.model_selection import Experiment
+        >>> experiment = Experiment.from_assignment([0, 1, 1, 0, 1, 0])
+        >>> X = np.zeros((6, 1))
+        >>> [test.tolist() for _, test in experiment.split(X)]
+        [[0, 3, 5], [1, 2, 4]]
+        """
+        return cls(labels=labels)
+
     def _validate_params(self):
+        if self.labels is not None:
+            if self.design is not None:
+                raise ValueError(
+                    "Give Experiment either a design or the labels of an "
+                    "assignment already made, not both."
+                )
+            check_labels(self.labels, name="labels")
+            return
+        if self.design is None:
+            raise ValueError(
+                "Experiment needs a design (Experiment(design)) or the labels of "
+                "an assignment already made (Experiment.from_assignment(labels))."
+            )
         validate_parameter_constraints(
             self._parameter_constraints,
             {
@@ -148,6 +194,8 @@ class Experiment(BaseCrossValidator):
             The design's ``n_groups``.
         """
         self._validate_params()
+        if self.labels is not None:
+            return int(check_labels(self.labels, name="labels").max()) + 1
         n_groups = final_step(self.design).get_params().get("n_groups")
         if not isinstance(n_groups, Integral) or isinstance(n_groups, bool):
             raise ValueError(
@@ -157,6 +205,9 @@ class Experiment(BaseCrossValidator):
 
     def assignment(self, X, y=None, groups=None):
         """Fit a reseeded clone of the design on ``X`` and return its labels.
+
+        With ``labels`` given instead of a design, return them (checked
+        against ``X``).
 
         Parameters
         ----------
@@ -173,6 +224,10 @@ class Experiment(BaseCrossValidator):
             Arm of every unit, ``0..n_groups-1``; the same on every call.
         """
         n_groups = self.get_n_splits()
+        if self.labels is not None:
+            return check_labels(
+                self.labels, _n_samples(X), n_groups=n_groups, name="labels"
+            )
         design = set_random_states(clone(self.design), self.random_state)
         design.fit(X, **(self.fit_params or {}))
         labels = check_labels(

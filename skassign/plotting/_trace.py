@@ -87,7 +87,7 @@ def plot_trace(design, *, ax=None, show_current=True, label=None):
         )
     plt = import_pyplot("plot_trace")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.0))
+        _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     iterations = np.arange(estimator.trace_.shape[0])
     current = getattr(estimator, "current_trace_", None)
     if show_current and current is not None:
@@ -96,7 +96,7 @@ def plot_trace(design, *, ax=None, show_current=True, label=None):
         iterations, estimator.trace_, lw=1.5, label="best" if label is None else label
     )
     ax.set_xlabel("Iteration")
-    ax.set_ylabel("Objective")
+    ax.set_ylabel("Objective (lower is better)")
     ax.set_title(f"{type(estimator).__name__}: optimisation of the assignment")
     ax.legend()
     return ax

@@ -115,7 +115,7 @@ def all_designs():
     Examples
     --------
     >>> from skassign.utils.discovery import all_designs
-    >>> [name for name, _ in all_designs()][:2]
-    ['BlockRandomization', 'CompleteRandomization']
+    >>> [name for name, _ in all_designs()][:3]
+    ['BatchLayout', 'BlockRandomization', 'CompleteRandomization']
     """
     return all_estimators("design")

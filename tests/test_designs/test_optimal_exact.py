@@ -199,3 +199,34 @@ def test_identical_units_vary_between_seeds_on_the_exact_path():
         for s in range(20)
     }
     assert len(draws) > 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), m=st.integers(2, 3))
+def test_exact_path_with_strata(data, m):
+    # The strata's counts in every group are met, and the assignment is the
+    # best among those with the same counts (brute force).
+    n = data.draw(st.integers(2 * m, 10 if m == 3 else 12))
+    X = np.array(
+        data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), dtype=float
+    )[:, None]
+    codes = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    design = OptimalBalance(n_groups=m, method="exact", random_state=0)
+    design.fit(X, strata=codes)
+    table = np.zeros((2, m), dtype=int)
+    np.add.at(table, (codes, design.labels_), 1)
+    # Every stratum's share of every group, rounded (the strata contract).
+    sizes = np.bincount(design.labels_, minlength=m)
+    share = np.bincount(codes, minlength=2)[:, None] * sizes[None, :] / n
+    assert (np.floor(share + 1e-9) <= table).all()
+    assert (table <= np.ceil(share - 1e-9)).all()
+    best = np.inf
+    for a in all_assignments(np.bincount(design.labels_, minlength=m), np.full(n, -1)):
+        t = np.zeros((2, m), dtype=int)
+        np.add.at(t, (codes, a), 1)
+        if (t == table).all():
+            best = min(best, _discrepancy(X, a, m, 0.5, "diagonal"))
+    assert design.status_ == "optimal"
+    assert _discrepancy(X, design.labels_, m, 0.5, "diagonal") == pytest.approx(
+        best, rel=1e-9, abs=1e-12
+    )

@@ -189,14 +189,34 @@ def test_several_arms_attributes(three_arm_test):
 
 
 def test_summary_table(three_arm_test):
+    # A randomisation test names its columns after what they hold.
     table = three_arm_test.summary()
-    assert table.columns.tolist()[:5] == SEED_COLUMNS
+    assert table.columns.tolist() == [
+        "statistic", "pvalue", "n_randomizations", "null_mean", "null_std",
+        "effect", "ci_low", "ci_high",
+    ]  # fmt: skip
     assert table.index.tolist() == ["1 vs 0", "2 vs 0", "global"]
     null = three_arm_test.null_distribution_
-    np.testing.assert_allclose(table["avg_delta_bootstrap"][:2], null.mean(axis=0))
-    np.testing.assert_allclose(table["std_delta_bootstrap"][:2], null.std(axis=0))
-    assert (table["n_bootstrap"] == 199).all()
+    np.testing.assert_allclose(table["null_mean"][:2], null.mean(axis=0))
+    np.testing.assert_allclose(table["null_std"][:2], null.std(axis=0))
+    assert (table["n_randomizations"] == 199).all()
     assert table.loc["global", "pvalue"] == three_arm_test.global_pvalue_
+    # Displayed readably: every column, four significant digits, blank NaN;
+    # the values themselves unrounded.
+    text = repr(table)
+    assert "..." not in text and "ci_high" in text.splitlines()[0]
+    assert f"{table['statistic'].iloc[0]:.4g}" in text and "NaN" not in text
+    assert "<table" in table._repr_html_() and "NaN" not in table._repr_html_()
+    assert table["statistic"].iloc[0] == three_arm_test.statistic_[0]
+
+
+def test_bootstrap_summary_keeps_the_seed_columns():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, 1))
+    labels = CompleteRandomization(random_state=1).fit_predict(X)
+    test = BootstrapTest(CompleteRandomization(), n_resamples=30, random_state=0)
+    table = test.fit(X, rng.normal(size=12), labels).summary()
+    assert table.columns.tolist()[:5] == SEED_COLUMNS
 
 
 def test_summary_two_arms_is_one_row():
@@ -247,3 +267,20 @@ def test_unfitted_summary_raises():
 
     with pytest.raises(NotFittedError):
         RandomizationTest(CompleteRandomization()).summary()
+
+
+def test_plot_has_plain_labels_inside_the_figure(three_arm_test, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = three_arm_test.plot()
+    fig = axes[0].figure
+    fig.savefig(tmp_path / "null.png")
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:
+        assert ax.get_xlabel() == "Difference in means (outcome units)"
+        assert ax.get_ylabel() == "Number of resamples"
+        for label in (ax.xaxis.label, ax.yaxis.label, ax.title):
+            box = label.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= fig.bbox.x1 + 1
+            assert box.y0 >= -1 and box.y1 <= fig.bbox.y1 + 1

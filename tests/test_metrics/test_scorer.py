@@ -58,8 +58,12 @@ def test_balance_scorer_sees_the_pipeline_preprocessing(X_small):
 
 
 def test_balance_scorer_refuses_other_units(fitted, X_small):
-    with pytest.raises(ValueError, match=r"cv=FullSample\(\), not KFold"):
+    with pytest.raises(ValueError, match=r"cv=FullSample\(\)"):
         neg_max_abs_smd_scorer(fitted, X_small[:10])
+    # As many units, but other ones (the other half of a KFold split).
+    half = CompleteRandomization(random_state=0).fit(X_small[:10])
+    with pytest.raises(ValueError, match="DesignSearchCV, or cv=FullSample"):
+        neg_max_abs_smd_scorer(half, X_small[10:20])
     with pytest.raises(ValueError, match="fit a design .* first"):
         neg_max_abs_smd_scorer(CompleteRandomization(), X_small)
 
@@ -69,7 +73,7 @@ def test_scorer_repr():
         "make_balance_scorer(metric='ks', aggregate='mean')"
     )
     assert repr(make_randomness_scorer(4, random_state=1)) == (
-        "make_randomness_scorer(n_draws=4, random_state=1)"
+        "make_randomness_scorer(n_draws=4, n_jobs=None, random_state=1)"
     )
 
 
@@ -115,7 +119,8 @@ def test_randomness_scorer(X_small):
     assert value == scorer(random_design, X_small)  # reproducible
     # Two units in two groups: every draw is the same split.
     X_two = X_small[:2]
-    assert scorer(CompleteRandomization().fit(X_two), X_two) == 0.0
+    with pytest.warns(UserWarning, match="deterministic up to the names"):
+        assert scorer(CompleteRandomization().fit(X_two), X_two) == 0.0
     # A tighter rerandomisation leaves less randomness than a loose one.
     X12 = X_small[:12]
     tight = make_pipeline(StandardScaler(), Rerandomization(acceptance_prob=0.02))
@@ -131,3 +136,26 @@ def test_balance_scorer_sees_nested_pipeline_preprocessing(X_small):
     labels = outer[-1][-1].labels_
     expected = -np.abs(standardized_mean_difference((X_small + 1) ** 2, labels)).max()
     assert neg_max_abs_smd_scorer(outer, X_small) == pytest.approx(expected)
+
+
+def test_randomness_scorer_refits_with_the_fit_parameters():
+    # Issue 17: with 18 of 20 units fixed the scorer reported the same value
+    # as with none fixed; it must refit with the same fixed units and strata.
+    X = np.arange(20.0).reshape(-1, 1)
+    scorer = make_randomness_scorer(8, random_state=0)
+    free = scorer(CompleteRandomization().fit(X), X)
+    fixed = np.r_[np.repeat([0, 1], 9), -1, -1]
+    mostly_fixed = scorer(CompleteRandomization().fit(X, fixed_labels=fixed), X)
+    assert mostly_fixed < free / 2
+    # Strata and fixed units reach the design step of a Pipeline, in parallel
+    # with the same result.
+    strata = np.repeat(["a", "b"], 10)
+    pipe = make_pipeline(StandardScaler(), CompleteRandomization())
+    pipe.fit(X, completerandomization__strata=strata)
+    one = make_randomness_scorer(8, random_state=0)(pipe, X)
+    two = make_randomness_scorer(8, n_jobs=2, random_state=0)(pipe, X)
+    assert one == two
+    design = pipe[-1]
+    assert design._fit_params["strata"].tolist() == [0] * 10 + [1] * 10
+    pipe.fit(X, completerandomization__fixed_labels=fixed)
+    assert make_randomness_scorer(8, random_state=0)(pipe, X) < free / 2

@@ -171,8 +171,10 @@ def test_groups_are_ignored_with_a_warning(outcome_data):
 
 
 def test_repr():
-    assert repr(Experiment(CompleteRandomization(), random_state=2)) == (
-        "Experiment(design=CompleteRandomization(), fit_params=None, random_state=2)"
+    text = repr(Experiment(CompleteRandomization(), random_state=2))
+    assert text.replace("\n", "").replace("      ", " ") == (
+        "Experiment(design=CompleteRandomization(), fit_params=None, labels=None, "
+        "random_state=2)"
     )
 
 
@@ -212,3 +214,22 @@ def test_mismatched_outcome_length(outcome_data):
     X, _ = outcome_data
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         list(Experiment(CompleteRandomization()).split(X, np.arange(10)))
+
+
+def test_experiment_from_an_existing_assignment():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 2))
+    labels = np.array([0, 1, 1, 0, 1, 0, 0, 1, 1, 0])
+    experiment = Experiment.from_assignment(labels)
+    assert experiment.get_n_splits() == 2
+    assert experiment.assignment(X).tolist() == labels.tolist()
+    tests = [test.tolist() for _, test in experiment.split(X)]
+    assert tests == [np.flatnonzero(labels == g).tolist() for g in (0, 1)]
+    y = X[:, 0] + 2.0 * labels
+    assert cross_val_predict(LinearRegression(), X, y, cv=experiment).shape == (10,)
+    with pytest.raises(ValueError, match="10"):
+        experiment.assignment(X[:6])
+    with pytest.raises(ValueError, match="not both"):
+        Experiment(CompleteRandomization(), labels=labels).get_n_splits()
+    with pytest.raises(ValueError, match="from_assignment"):
+        Experiment().get_n_splits()

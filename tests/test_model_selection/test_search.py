@@ -155,3 +155,76 @@ def test_ordinary_cross_validation_fails_loudly(X_missing):
     search.set_params(scoring=neg_max_abs_smd_scorer)
     with pytest.raises(ValueError, match=r"cv=FullSample\(\)"):
         search.fit(X_missing)
+
+
+# ---------------------------------------------------------------------------
+# DesignSearchCV
+
+
+def test_design_search_defaults_work_where_gridsearch_fails():
+    import warnings as _warnings
+
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    from skassign.designs import Rerandomization
+    from skassign.model_selection import DesignSearchCV
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    grid = {"acceptance_prob": [1.0, 0.05]}
+    # The plain GridSearchCV with its default cv turns every score into NaN.
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        plain = GridSearchCV(Rerandomization(random_state=0), grid).fit(X)
+    assert np.isnan(plain.cv_results_["mean_test_score"]).all()
+    search = DesignSearchCV(Rerandomization(random_state=0), grid).fit(X)
+    table = search.tradeoff_
+    assert table.columns.tolist() == [
+        "acceptance_prob", "imbalance", "randomness", "pareto", "chosen"
+    ]  # fmt: skip
+    assert np.isfinite(table[["imbalance", "randomness"]].to_numpy()).all()
+    assert table["chosen"].sum() == 1
+    assert table.loc[table["chosen"], "acceptance_prob"].item() == 0.05
+    # Parameters are left as given, so clones are equal.
+    assert search.get_params()["cv"] is None and search.get_params()["scoring"] is None
+    assert clone(search).get_params()["refit"] is True
+    # A scorer failure raises with a message naming the fix.
+    from sklearn.model_selection import KFold
+
+    with pytest.raises(ValueError, match="DesignSearchCV"):
+        DesignSearchCV(Rerandomization(), grid, cv=KFold(2)).fit(X)
+
+
+def test_design_search_min_randomness_and_fit_params():
+    from skassign.designs import CompleteRandomization, Rerandomization
+    from skassign.model_selection import DesignSearchCV
+
+    X = np.random.default_rng(1).normal(size=(16, 1))
+    grid = {"threshold": [1e-4, 10.0]}
+    # min_randomness=0 chooses the best balance whatever its randomness.
+    greedy = DesignSearchCV(
+        Rerandomization(random_state=0, max_draws=20_000), grid, min_randomness=0
+    ).fit(X)
+    assert greedy.best_params_ == {"threshold": 1e-4}
+    # Fixed units reach every fit, the randomness refits included.
+    fixed = np.r_[np.repeat([0, 1], 7), -1, -1]
+    search = DesignSearchCV(CompleteRandomization(), {"n_groups": [2]}).fit(
+        X, fixed_labels=fixed
+    )
+    assert search.best_estimator_.labels_[:14].tolist() == fixed[:14].tolist()
+    assert search.tradeoff_["randomness"].item() < 0.2
+
+
+def test_plain_gridsearch_failure_names_the_fix():
+    import warnings as _warnings
+
+    from sklearn.model_selection import GridSearchCV
+
+    from skassign.designs import Rerandomization
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        GridSearchCV(Rerandomization(), {"acceptance_prob": [0.1]}, cv=2).fit(X)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "skassign.model_selection.DesignSearchCV" in messages
