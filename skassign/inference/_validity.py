@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, clone
 from skassign.datasets import make_tumor_mice, simulate_tumor_growth
 from skassign.exceptions import SolverError
 from skassign.inference._bootstrap import BootstrapTest
-from skassign.inference._permutation import RandomizationTest
+from skassign.inference._randomization import RandomizationTest
 
 __all__ = ["MemoDesign", "assess", "run_experiment", "summarise", "validity_cases"]
 
