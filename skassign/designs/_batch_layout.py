@@ -36,6 +36,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     _fit_context,
 )
+from skassign.utils._strata import check_strata, make_strata, split_strata_column
 from skassign.utils.validation import check_fixed_labels, resolve_group_sizes
 
 __all__ = ["BatchLayout"]
@@ -354,6 +355,9 @@ class BatchLayout(BaseDesign):
                 )
 
     def _check_fitted_units(self, X, method):
+        column = getattr(self, "_strata_column", None)
+        if column is not None and column in getattr(X, "columns", ()):
+            X = X.drop(columns=column)
         frame = self._validate_X(X, reset=False)
         self._check_complete(frame)
         if frame.shape[0] != self.labels_.shape[0] or (
@@ -375,7 +379,7 @@ class BatchLayout(BaseDesign):
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, fixed_labels=None):
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Lay the units of ``X`` out over the batches (and cages).
 
         Parameters
@@ -389,6 +393,13 @@ class BatchLayout(BaseDesign):
         fixed_labels : array-like of shape (n_samples,), default=None
             Batch of units already placed, ``-1`` (or NaN/None) for units to
             place. Fixed units keep their batch and count towards balance.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (a pandas Series is aligned with ``X`` by
+            index), or the name of a column of ``X`` holding them (taken out
+            of the covariates). Every stratum is spread over the batches as
+            evenly as the capacities allow, as a hard constraint; the layout
+            is optimised by exchanges within strata. Strata need batches
+            filled exactly and no cages (``ValueError`` otherwise).
 
         Returns
         -------
@@ -396,6 +407,8 @@ class BatchLayout(BaseDesign):
             The fitted design.
         """
         start = time.perf_counter()
+        X_in = X
+        X, strata, self._strata_column = split_strata_column(X, strata)
         frame = self._validate_X(X, reset=True)
         n_samples = frame.shape[0]
         rng = check_random_state(self.random_state)
@@ -422,7 +435,28 @@ class BatchLayout(BaseDesign):
                 f"The batches have {int(capacities.sum())} places for "
                 f"{n_samples} units."
             )
-        labels = self._assign(frame, capacities, fixed, rng, exact=exact)
+        if strata is not None:
+            if not exact:
+                raise ValueError(
+                    "strata need batches filled exactly: the capacities "
+                    f"({int(capacities.sum())} places) must equal the number of "
+                    f"units ({n_samples})."
+                )
+            if self.keep_together is not None or self.subgroup_sizes is not None:
+                raise ValueError(
+                    "BatchLayout does not support strata together with cages "
+                    "(keep_together or subgroup_sizes)."
+                )
+            codes, strata_names = check_strata(strata, X_in, n_samples)
+            strata = make_strata(codes, strata_names, capacities, fixed, rng)
+        labels = self._assign(frame, capacities, fixed, rng, exact=exact, strata=strata)
+        if strata is not None:
+            strata.check(labels, type(self).__name__)
+        self._fit_params = {}
+        if np.any(fixed >= 0):
+            self._fit_params["fixed_labels"] = fixed
+        if strata is not None:
+            self._fit_params["strata"] = self._strata_column or strata.codes
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=n_batches).astype(np.int64)
         self.capacities_ = capacities.astype(np.int64)
@@ -432,10 +466,13 @@ class BatchLayout(BaseDesign):
         self.solve_time_ = time.perf_counter() - start
         return self
 
-    def _assign(self, X, sizes, fixed, rng, *, exact=True):
+    def _assign(self, X, sizes, fixed, rng, *, exact=True, strata=None):
         """Lay out the units; set the score, cage and search attributes.
 
         ``sizes`` are the batch capacities, filled exactly when ``exact``.
+        Given ``strata`` (no cages, exact filling), the search starts from a
+        random layout meeting ``strata.counts`` and exchanges units only
+        within a stratum; the OSAT bound is the unstratified optimum.
         """
         frame, capacities, n_samples = X, sizes, X.shape[0]
         spec = self._columns(frame)
@@ -446,7 +483,23 @@ class BatchLayout(BaseDesign):
         )
         scores = spec["scores"]
         use_osat = "osat" in scores
-        if use_osat or groups is not None:
+        if strata is not None:
+            labels = strata.draw(fixed, rng)
+            cage_of = np.full(n_samples, -1, dtype=np.int64)
+            osat_bound = 0.0
+            if use_osat:
+                model = CountModel(
+                    np.where(cells >= 0, cells, -1),
+                    None,
+                    separate,
+                    fixed,
+                    capacities,
+                    exact=exact,
+                    osat=True,
+                )
+                osat_bound = solve_transport(model, rng)[1]
+            self.count_stages_ = {}
+        elif use_osat or groups is not None:
             model = CountModel(
                 np.where(cells >= 0, cells, -1) if use_osat else np.full(n_samples, -1),
                 groups,
@@ -484,6 +537,7 @@ class BatchLayout(BaseDesign):
             fixed,
             osat_bound,
             rng,
+            strata=strata,
         )
         self.subgroups_ = _renumber(cage_of)
         self.n_violations_ = count_duplicates(self.subgroups_, separate)
@@ -741,11 +795,13 @@ class BatchLayout(BaseDesign):
         fixed,
         osat_bound,
         rng,
+        strata=None,
     ):
         n_samples = frame.shape[0]
         scores = spec["scores"]
         caged = np.any(cage_of >= 0)
-        only_osat = scores == ["osat"]
+        # Under strata the start is random: OSAT is searched, not settled.
+        only_osat = scores == ["osat"] and strata is None
         n_empty = 0 if (exact or caged) else int(capacities.sum() - n_samples)
         n_slots = n_samples + n_empty
         slot_labels = np.concatenate(
@@ -759,6 +815,7 @@ class BatchLayout(BaseDesign):
             self.aggregate == "lexicographic"
             and scores[0] == "osat"
             and len(scores) > 1
+            and strata is None
         )
         # Move classes: which slots may exchange places.
         classes = np.full(n_slots, -1, dtype=np.int64)
@@ -766,6 +823,9 @@ class BatchLayout(BaseDesign):
         if caged:
             groups, _ = self._cage_codes(frame, spec)
             classes[:n_samples] = np.where(fixed < 0, groups, -1)
+        elif strata is not None:
+            # Exchanges within a stratum keep its counts per batch.
+            classes[:n_samples] = np.where(fixed < 0, strata.codes, -1)
         elif lexicographic_osat:
             # OSAT is settled exactly: only units of one cell (or empty
             # places and unscored units) exchange batches, which keeps it.
