@@ -12,30 +12,44 @@ run, and reports
   reference;
 * the p-values and the bootstrap distributions' mean and standard deviation,
   with the Monte Carlo error of their difference;
-* optionally (``--size N``), the validity of the tests: the rejection rate
-  at the 5% level (the size) and the coverage of the 95% intervals over
-  ``N`` simulated mice experiments without effect for the bootstrap with
-  OptimalBalance, and over ``--randomization-size M`` experiments each for
-  RandomizationTest with complete randomisation and with rerandomisation
-  (the experiments of the slow validity tests,
-  ``skassign.inference._simulation``).
+* the validity table (``--validity``, on by default): size, power and
+  coverage with their Monte Carlo standard errors, per test x design x arms
+  x statistic x effect, over the cases of the slow validity tests
+  (``skassign.inference._validity.validity_cases``: randomisation test with
+  complete randomisation, rerandomisation and MinMSE, 2 and 3 arms;
+  bootstrap with OptimalBalance on tumour mice), each checked against its
+  band (``assess``: 3.5 Monte Carlo SE);
+* the bootstrap study (``--bootstrap-study N``): why the optimisation-design
+  bootstrap is conservative, and whether its studentised form (``statistic
+  ="t"``) restores the size (``_bootstrap_study.py``, a plain
+  re-implementation sharing no code with ``BootstrapTest``).
+
+Every section has a ``pass`` flag computed from what it measured: the
+p-values and bootstrap SDs of skassign and the case study agree within 3.5
+Monte Carlo SE and skassign is faster; every validity row is inside its
+band.
 
 Results are printed as a table and written to
-``benchmarks/results/bench_inference.json``. Timings on a shared machine are
-noisy: both implementations are measured in the same run.
+``benchmarks/results/bench_inference.json`` (with commit, machine, date and
+load). Timings on a shared machine are noisy: both implementations are
+measured in the same run. The JSON is one complete run of this script with
+its default settings (about 25 minutes on two idle cores); ``--quick`` runs
+a smoke version and writes ``bench_inference_quick.json``.
 
 Usage::
 
-    python benchmarks/bench_inference.py                 # B = 1000
-    python benchmarks/bench_inference.py --size 400 --randomization-size 1000
+    python benchmarks/bench_inference.py            # everything, B = 1000
+    python benchmarks/bench_inference.py --quick    # smoke run
 """
 
 import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +59,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from _bootstrap_study import bootstrap_experiment, summarise_study  # noqa: E402
 from _seed_reference import (  # noqa: E402
     SingleFeatureOptimizationModel,
     inference,
@@ -53,13 +68,15 @@ from _seed_reference import (  # noqa: E402
 from sklearn.utils.parallel import Parallel, delayed  # noqa: E402
 
 from skassign.datasets import make_tumor_mice, simulate_tumor_growth  # noqa: E402
-from skassign.designs import CompleteRandomization, Rerandomization  # noqa: E402
 from skassign.inference import BootstrapTest  # noqa: E402
-from skassign.inference._simulation import (  # noqa: E402
-    mice_bootstrap_experiment,
-    randomization_experiment,
-    rejection_and_coverage,
+from skassign.inference._validity import (  # noqa: E402
+    assess,
+    run_experiment,
+    summarise,
+    validity_cases,
 )
+
+Z = 3.5  # half-width of every band, in Monte Carlo standard errors
 
 SEED_GROUPS = [1, 4, 5, 6, 8, 12, 14, 16, 17, 18]  # the case study's treated mice
 SEED_DELTA = -260.183
@@ -112,25 +129,80 @@ def _pvalue_z(p1, b1, p2, b2):
     return (p1 - p2) / se
 
 
-def _validity(experiment, design, n_experiments, n_resamples, n_jobs):
-    """Size and coverage over ``n_experiments`` null experiments."""
-    results, seconds = _timed(
-        lambda: Parallel(n_jobs=n_jobs)(
-            delayed(experiment)(seed, design, 0.0, n_resamples)
-            for seed in range(n_experiments)
+def _git_commit():
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
         )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "skassign", "benchmarks"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip(), bool(dirty.stdout.strip())
+    except OSError:  # pragma: no cover - no git
+        return None, None
+
+
+def _validity_table(root_seed, n_experiments, n_jobs):
+    """Run every validity case; return its rows, checks and time."""
+    out = []
+    for index, case in enumerate(validity_cases()):
+        n = case["n_experiments"] if n_experiments is None else n_experiments
+        results, seconds = _timed(
+            lambda case=case, index=index, n=n: Parallel(n_jobs=n_jobs)(
+                delayed(run_experiment)(
+                    [root_seed, index, i],
+                    case["design"],
+                    test=case["test"],
+                    n_groups=case["n_groups"],
+                    effect=case["effect"],
+                    n_resamples=case["n_resamples"],
+                )
+                for i in range(n)
+            )
+        )
+        table = summarise(results)
+        failures = assess(table, case["test"], case["n_groups"], z=Z)
+        for row in table:
+            row.update(case=case["id"], test=case["test"], arms=case["n_groups"])
+        out.append(
+            {
+                "case": case["id"],
+                "design": repr(case["design"]),
+                "n_resamples": case["n_resamples"],
+                "wall_time_s": seconds,
+                "rows": table,
+                "failures": failures,
+                "pass": not failures,
+            }
+        )
+        print(
+            f"  {case['id']}: {n} experiments in {seconds:.0f} s, "
+            f"{'pass' if not failures else 'FAIL: ' + '; '.join(failures)}"
+        )
+    return out
+
+
+def _print_validity(cases):
+    print(
+        f"  {'case':<20}{'statistic':<20}{'effect':>7}{'arm':>4}"
+        f"{'rejection':>16}{'coverage':>16}{'global':>8}{'distinct':>9}"
     )
-    kept = [r for r in results if not np.isnan(r[0])]
-    rate, coverage = rejection_and_coverage(kept)
-    return {
-        "n_experiments": len(kept),
-        "n_solver_errors": len(results) - len(kept),
-        "n_resamples": n_resamples,
-        "rejection_rate_at_0.05": rate,
-        "standard_error": float(np.sqrt(0.05 * 0.95 / len(kept))),
-        "coverage_of_95pct_intervals": coverage,
-        "wall_time_s": seconds,
-    }
+    for case in cases:
+        for r in case["rows"]:
+            distinct = r["mean_distinct_draws"]
+            print(
+                f"  {r['case']:<20}{r['statistic']:<20}{r['effect']:>7g}{r['arm']:>4}"
+                f"{r['rejection']:>9.3f} ({r['rejection_se']:.3f})"
+                f"{r['coverage']:>9.3f} ({r['coverage_se']:.3f})"
+                f"{r['global_rejection']:>8.3f}"
+                f"{'' if distinct is None else f'{distinct:>9.1f}'}"
+            )
 
 
 def main(argv=None):
@@ -140,20 +212,45 @@ def main(argv=None):
         "--n-jobs", type=int, default=-1, help="skassign's jobs (-1: all cores)"
     )
     parser.add_argument(
-        "--size", type=int, default=0, help="null experiments for the size check"
-    )
-    parser.add_argument("--size-resamples", type=int, default=99)
-    parser.add_argument(
-        "--randomization-size",
+        "--validity-experiments",
         type=int,
-        default=0,
-        help="null experiments for each RandomizationTest size check (B=39)",
+        default=None,
+        help="experiments per validity case (default: the slow tests' counts; "
+        "0 skips the table)",
+    )
+    parser.add_argument(
+        "--bootstrap-study",
+        type=int,
+        default=1000,
+        help="experiments of the bootstrap study (0 skips it)",
+    )
+    parser.add_argument("--bootstrap-study-resamples", type=int, default=39)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="root seed of the validity table (default: fresh, recorded)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: B=100, few experiments"
     )
     parser.add_argument(
         "--output", type=Path, default=HERE / "results" / "bench_inference.json"
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n_resamples = 100
+        args.validity_experiments = 8
+        args.bootstrap_study = 8
+        if args.output == HERE / "results" / "bench_inference.json":
+            args.output = HERE / "results" / "bench_inference_quick.json"
     B = args.n_resamples
+    root_seed = (
+        args.seed
+        if args.seed is not None
+        else int(np.random.SeedSequence().entropy % (2**63))
+    )
+    commit, dirty = _git_commit()
 
     mice, X, labels, seed_treated = _mice()
     y = mice["final_weight"].to_numpy()
@@ -187,8 +284,18 @@ def main(argv=None):
 
     ours_null = test.null_distribution_
     ks = stats.ks_2samp(ref_null, ours_null)
+    pvalue_z = float(_pvalue_z(ref_p, B, float(test.pvalue_), B))
+    sd_ratio = float(np.std(ours_null) / np.std(ref_null))
     results = {
+        "commit": commit,
+        "uncommitted_changes": dirty,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(
+            ["python", "benchmarks/bench_inference.py", *(argv or sys.argv[1:])]
+        ),
         "machine": {
+            "node": platform.node(),
+            "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "load_average_at_start": load_at_start,
             "load_average_at_end": list(os.getloadavg()),
@@ -221,35 +328,56 @@ def main(argv=None):
         "speedup_wall": ref_time / ours_time,
         "cpu_time_ratio_per_resample": cpu_ratio,
         "speedup_expected_idle": cpu_ratio * n_cores,
-        "pvalue_difference_z": float(_pvalue_z(ref_p, B, float(test.pvalue_), B)),
-        "null_sd_ratio": float(np.std(ours_null) / np.std(ref_null)),
+        "pvalue_difference_z": pvalue_z,
+        "null_sd_ratio": sd_ratio,
         "null_sd_vs_published": float(np.std(ours_null) / SEED_NULL_SD),
         "ks_pvalue_null_distributions": float(ks.pvalue),
+        # Same p-value and bootstrap SD within 3.5 Monte Carlo SE (the SE of
+        # a ratio of two SDs from B draws each is sqrt(1 / B)), and faster.
+        "pass": bool(
+            abs(pvalue_z) <= Z
+            and abs(sd_ratio - 1) <= Z * np.sqrt(1 / B)
+            and ref_time / ours_time > 1
+        ),
     }
 
-    validity = {}
-    if args.size:
-        validity["BootstrapTest, OptimalBalance (mice)"] = _validity(
-            mice_bootstrap_experiment,
-            _optimal_balance(),
-            args.size,
-            args.size_resamples,
-            args.n_jobs,
-        )
-    if args.randomization_size:
-        for name, null_design in (
-            ("complete randomisation", CompleteRandomization()),
-            ("rerandomisation (acceptance 0.1)", Rerandomization(acceptance_prob=0.1)),
-        ):
-            validity[f"RandomizationTest, {name}"] = _validity(
-                randomization_experiment,
-                null_design,
-                args.randomization_size,
-                39,
-                args.n_jobs,
+    if args.validity_experiments != 0:
+        print(f"Validity table (root seed {root_seed}; --seed {root_seed} replays it)")
+        cases = _validity_table(root_seed, args.validity_experiments, args.n_jobs)
+        results["validity"] = {
+            "root_seed": root_seed,
+            "band_z": Z,
+            "cases": cases,
+            "pass": all(case["pass"] for case in cases),
+        }
+    if args.bootstrap_study:
+        print(f"Bootstrap study: {args.bootstrap_study} experiments")
+        records, seconds = _timed(
+            lambda: Parallel(n_jobs=args.n_jobs)(
+                delayed(bootstrap_experiment)(
+                    seed, _optimal_balance(), args.bootstrap_study_resamples
+                )
+                for seed in range(
+                    root_seed % 10**6, root_seed % 10**6 + args.bootstrap_study
+                )
             )
-    if validity:
-        results["validity"] = validity
+        )
+        study = summarise_study(records)
+        band = Z * np.sqrt(0.05 * 0.95 / study["n_experiments"])
+        study.update(
+            n_resamples=args.bootstrap_study_resamples,
+            wall_time_s=seconds,
+            size_band=[0.05 - band, 0.05 + band],
+            # The published bootstrap is conservative when its size is below
+            # the band; the studentised one restores it when inside.
+            conservative=bool(study["size_diff"] < 0.05 - band),
+            studentised_within_band=bool(abs(study["size_t"] - 0.05) <= band),
+        )
+        results["bootstrap_study"] = study
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    results["pass"] = bool(
+        results["pass"] and results.get("validity", {}).get("pass", True)
+    )
 
     one_core_ms = 1e3 * one_core_cpu / n_one_core
     rows = [
@@ -284,14 +412,18 @@ def main(argv=None):
         f"{results['pvalue_difference_z']:.2f} standard errors; null SD ratio "
         f"{results['null_sd_ratio']:.3f}; KS p-value {ks.pvalue:.3f}"
     )
-    for name, row in validity.items():
+    if "validity" in results:
+        _print_validity(results["validity"]["cases"])
+    if "bootstrap_study" in results:
+        st = results["bootstrap_study"]
         print(
-            f"  {name}: size at 0.05 {row['rejection_rate_at_0.05']:.3f} "
-            f"(SE {row['standard_error']:.3f}), coverage "
-            f"{row['coverage_of_95pct_intervals']:.3f}, over {row['n_experiments']} "
-            f"null experiments (B={row['n_resamples']}; "
-            f"{row['n_solver_errors']} stopped by a solver error)"
+            f"  bootstrap study ({st['n_experiments']} experiments, B = "
+            f"{st['n_resamples']}): size of the difference in means "
+            f"{st['size_diff']:.3f} ({st['size_diff_se']:.3f}), studentised "
+            f"{st['size_t']:.3f} ({st['size_t_se']:.3f}); bootstrap SD / sampling "
+            f"SD {st['sd_ratio_diff']:.3f} (difference), {st['sd_ratio_t']:.3f} (t)"
         )
+    print(f"  pass: {results['pass']}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"  written to {args.output}")

@@ -109,7 +109,7 @@ def validated_once(estimator):
     """
     nested = estimator.get_params(deep=True).values()
     for part in [estimator, *(v for v in nested if isinstance(v, BaseEstimator))]:
-        if hasattr(part, "_validate_params"):
+        if hasattr(part, "_parameter_constraints"):
             part._validate_params()
     with config_context(skip_parameter_validation=True):
         yield

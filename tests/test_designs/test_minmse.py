@@ -12,13 +12,10 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skassign.designs import MinMSE
 from skassign.designs._minmse import (
-    _MAX_BATCH,
     _anneal,
     _Annealer,
-    _draw_units,
     _ridge_objective,
     _ridge_objective_batch,
-    _temperatures,
     _whiten,
 )
 from skassign.exceptions import InfeasibleDesignError
@@ -30,6 +27,76 @@ from skassign.utils._testing import all_assignments
 def _covariates(n, p, seed):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, p)) + rng.uniform(1.0, 4.0, size=p)
+
+
+# ------------------------------------------------------------ plain oracles
+#
+# Written from the R package and the documentation, sharing no code with
+# skassign.designs._minmse: the oracles below must not import its objective,
+# its schedule or its proposal draws.
+
+RIDGE = 1e-6  # the documented ridge: 1e-6 times the identity on whitened Z
+BATCH = 8 * 1024  # proposals are drawn in pools of 8192 (the kernel's documented pool)
+
+
+def _plain_r_objective(X, labels, coef):
+    """R's evaluate_solution: sum_g coef_g xbar' pinv(X_g'X_g) xbar, on raw X."""
+    xbar = X.mean(axis=0)
+    return sum(
+        coef[g] * xbar @ np.linalg.pinv(X[labels == g].T @ X[labels == g]) @ xbar
+        for g in range(coef.shape[0])
+    )
+
+
+def _plain_ridge_objective(Z, labels, coef):
+    """The same on whitened Z with every arm's Gram matrix + RIDGE I."""
+    zbar = Z.mean(axis=0)
+    total = 0.0
+    for g in range(coef.shape[0]):
+        gram = Z[labels == g].T @ Z[labels == g] + RIDGE * np.eye(Z.shape[1])
+        total += coef[g] * zbar @ np.linalg.solve(gram, zbar)
+    return float(total)
+
+
+def _plain_draw_units(free, n_change, n_draws, rng):
+    """Proposals: rows of n_change distinct free units, from a RandomState.
+
+    The random-number protocol of the search: when distinct draws are likely
+    (probability >= 1/2), integers are drawn row by row and the rows holding
+    a repeated unit redrawn together until none does; otherwise every row is
+    the first n_change units of a random ordering (argsort of uniforms).
+    """
+    n_free = len(free)
+    p_distinct = 1.0
+    for k in range(n_change):
+        p_distinct *= 1.0 - k / n_free
+    if p_distinct < 0.5:
+        order = np.argsort(rng.random_sample((n_draws, n_free)), axis=1)
+        return free[order[:, :n_change]]
+    idx = rng.randint(n_free, size=(n_draws, n_change))
+    while True:
+        repeated = [i for i in range(n_draws) if len(set(idx[i])) < n_change]
+        if not repeated:
+            return free[idx]
+        idx[repeated] = rng.randint(n_free, size=(len(repeated), n_change))
+
+
+def _plain_temperature(t0, cooling, tmax, k):
+    """R's schedule at 1-based iteration k (MinMSET.R, assign_treatment)."""
+    level = np.floor((k - 1) / tmax) * tmax
+    if cooling == 1:
+        return t0 / np.log(level + np.exp(1))
+    return t0 / (level + 1)
+
+
+def test_plain_schedule_is_r():
+    # R: cooling 1 is t0 / log(floor((k-1)/tmax)*tmax + e), cooling 2 is
+    # t0 / (floor((k-1)/tmax)*tmax + 1).
+    assert _plain_temperature(10.0, 1, 10, 1) == pytest.approx(10.0)
+    assert _plain_temperature(10.0, 1, 10, 11) == pytest.approx(10 / np.log(10 + np.e))
+    assert _plain_temperature(10.0, 2, 10, 10) == pytest.approx(10.0)
+    assert _plain_temperature(10.0, 2, 10, 11) == pytest.approx(10 / 11)
+    assert _plain_temperature(10.0, 2, 5, 21) == pytest.approx(10 / 21)
 
 
 # ---------------------------------------------------------------- brute force
@@ -56,8 +123,9 @@ def test_brute_force_optimum(n, p, n_groups, weights, fixed, seed):
         design = MinMSE(n_groups, weights=weights, random_state=random_state)
         design.fit(X, fixed_labels=fixed)
         candidates = all_assignments(design.group_sizes_, fixed_arr)
-        values = _ridge_objective_batch(_whiten(X), candidates, coef)
-        assert design.objective_ == pytest.approx(values.min(), rel=1e-9)
+        values = [_plain_r_objective(X, c, coef) for c in candidates]
+        found = _plain_r_objective(X, design.labels_, coef)
+        assert found == pytest.approx(min(values), rel=1e-5)
     # Fixed units stay; the objective is the R number up to the ridge.
     is_fixed = fixed_arr >= 0
     np.testing.assert_array_equal(design.labels_[is_fixed], fixed_arr[is_fixed])
@@ -75,6 +143,8 @@ def test_objective_batch_matches_single():
     batch = _ridge_objective_batch(Z, A, coef)
     single = [_ridge_objective(Z, a, coef) for a in A]
     np.testing.assert_allclose(batch, single, rtol=1e-12)
+    plain = [_plain_ridge_objective(Z, a, coef) for a in A]
+    np.testing.assert_allclose(single, plain, rtol=1e-9)
     design = MinMSE(3, weights=[1.0, 2.0])
     np.testing.assert_allclose([design._objective(X, a) for a in A], single, rtol=1e-12)
 
@@ -93,18 +163,18 @@ def test_woodbury_evaluation_matches_recomputation(n, p, n_groups, change):
     state = _Annealer(Z, coef, labels)
     free = np.arange(n)
     for _ in range(150):
-        units = _draw_units(free, change, 6, rng)
+        units = _plain_draw_units(free, change, 6, rng)
         new = np.roll(state.labels[units], -1, axis=1)
         delta, moves, pieces = state.evaluate(units, new)
         for j in range(6):
             candidate = state.labels.copy()
             candidate[units[j]] = new[j]
-            exact = _ridge_objective(Z, candidate, coef)
+            exact = _plain_ridge_objective(Z, candidate, coef)
             assert state.f + delta[j] == pytest.approx(exact, rel=1e-10)
             assert moves[j] == np.any(candidate != state.labels)
         state.apply(int(rng.randint(6)), units, new, pieces)
         assert state.f == pytest.approx(
-            _ridge_objective(Z, state.labels, coef), rel=1e-10
+            _plain_ridge_objective(Z, state.labels, coef), rel=1e-10
         )
 
 
@@ -113,28 +183,28 @@ def test_chain_evaluation_matches_recomputation():
     Z = _whiten(_covariates(30, 3, 2))
     coef = _minmse_coefficients([1.0, 3.0], 2)
     state = _Annealer(Z, coef, rng.permutation(np.arange(30) % 3))
-    units = _draw_units(np.arange(30), 3, 40, rng)
+    units = _plain_draw_units(np.arange(30), 3, 40, rng)
     new, f, pieces = state.chain(units)
     labels = state.labels.copy()
     for k in range(40):
         np.testing.assert_array_equal(new[k], np.roll(labels[units[k]], -1))
         labels[units[k]] = new[k]
-        assert f[k] == pytest.approx(_ridge_objective(Z, labels, coef), rel=1e-12)
+        assert f[k] == pytest.approx(_plain_ridge_objective(Z, labels, coef), rel=1e-9)
     state.accept_chain(25, units, new, f, pieces)
     replay = state.labels
     labels = np.asarray(_Annealer(Z, coef, replay).labels)
-    assert state.f == pytest.approx(_ridge_objective(Z, replay, coef), rel=1e-12)
+    assert state.f == pytest.approx(_plain_ridge_objective(Z, replay, coef), rel=1e-9)
 
 
 def _best_relabelling(Z, labels, coef, classes):
     """Brute force over the permutations of every class of swappable arms."""
-    best_f, best = _ridge_objective(Z, labels, coef), labels
+    best_f, best = _plain_ridge_objective(Z, labels, coef), labels
     for perms in itertools.product(*[itertools.permutations(arms) for arms in classes]):
         mapping = np.arange(coef.shape[0])
         for arms, perm in zip(classes, perms, strict=True):
             mapping[list(arms)] = perm
         candidate = mapping[labels]
-        value = _ridge_objective(Z, candidate, coef)
+        value = _plain_ridge_objective(Z, candidate, coef)
         if value < best_f - 1e-12:
             best_f, best = value, candidate
     return best_f, best
@@ -145,27 +215,30 @@ def _reference_anneal(
 ):
     """The annealing written plainly: one proposal at a time, objective from scratch.
 
-    It draws its random numbers in the same pools as the fast kernel, so both
-    must walk the same chain; the best assignment is kept over every visited
-    one and (brute force) every relabelling of its swappable arms.
+    It shares no code with the package (objective, schedule and proposals are
+    the plain oracles above) but follows the search's documented random-number
+    protocol: pools of 8192 proposals, then 8192 uniforms for the Metropolis
+    rule, so both must walk the same chain. A move rotates the labels of the
+    chosen units one step; the best assignment is kept over every visited one
+    and (brute force) every relabelling of its swappable arms.
     """
     n_change = min(change, free.shape[0])
-    f = _ridge_objective(Z, labels, coef)
+    f = _plain_ridge_objective(Z, labels, coef)
     t0 = t0 if t0 > 0 else f / abs(t0)
     best_f, best = _best_relabelling(Z, labels, coef, classes)
     trace, current = [best_f], [f]
     done = 0
     while done < iterations:
-        size = min(8 * _MAX_BATCH, iterations - done)
-        units = _draw_units(free, n_change, size, rng)
-        temps = _temperatures(t0, cooling, tmax, np.arange(done + 1, done + size + 1))
+        size = min(BATCH, iterations - done)
+        units = _plain_draw_units(free, n_change, size, rng)
         draws = 1.0 - rng.random_sample(size)
         for k in range(size):
+            temperature = _plain_temperature(t0, cooling, tmax, done + k + 1)
             candidate = labels.copy()
             candidate[units[k]] = np.roll(labels[units[k]], -1)
             if np.any(candidate != labels):
-                f_new = _ridge_objective(Z, candidate, coef)
-                if draws[k] <= np.exp(-(f_new - f) / temps[k]):
+                f_new = _plain_ridge_objective(Z, candidate, coef)
+                if draws[k] <= np.exp(-(f_new - f) / temperature):
                     labels, f = candidate, f_new
                     value, relabelled = _best_relabelling(Z, labels, coef, classes)
                     if value < best_f:
@@ -231,8 +304,10 @@ def test_relabelling_keeps_the_best_labelling(weights, n_groups, t0):
     )
     np.testing.assert_allclose(current, ref_current, rtol=1e-9)
     np.testing.assert_allclose(trace, ref_trace, rtol=1e-9)
-    assert _ridge_objective(Z, best, coef) == pytest.approx(trace[-1], rel=1e-9)
-    assert _ridge_objective(Z, ref_best, coef) == pytest.approx(trace[-1], rel=1e-9)
+    assert _plain_ridge_objective(Z, best, coef) == pytest.approx(trace[-1], rel=1e-9)
+    assert _plain_ridge_objective(Z, ref_best, coef) == pytest.approx(
+        trace[-1], rel=1e-9
+    )
     # The kept labelling beats the chain's own best.
     assert trace[-1] <= current.min() + 1e-15
 
@@ -242,11 +317,12 @@ def test_whole_arm_swap_found():
     # 1 and 2 the best split and its swapped labelling differ in objective.
     X = _covariates(9, 2, 11)
     candidates = all_assignments([3, 3, 3], np.full(9, -1))
-    coef = _minmse_coefficients([1.0, 2.0], 2)
-    best = _ridge_objective_batch(_whiten(X), candidates, coef).min()
+    coef = np.array([3.0, 1.0, 2.0])  # weights [1, 2]: the control gets their sum
+    best = min(_plain_r_objective(X, c, coef) for c in candidates)
     for seed in range(10):
         design = MinMSE(3, weights=[1.0, 2.0], iterations=4000, random_state=seed)
-        assert design.fit(X).objective_ == pytest.approx(best, rel=1e-9)
+        found = _plain_r_objective(X, design.fit(X).labels_, coef)
+        assert found == pytest.approx(best, rel=1e-5)
 
 
 def test_trace_is_monotone_and_consistent():
