@@ -10,7 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skassign.base import BaseDesign
 from skassign.designs._batch_counts import (
@@ -19,68 +19,25 @@ from skassign.designs._batch_counts import (
     realise_counts,
     solve_transport,
 )
+from skassign.designs._batch_optimise import LayoutSearchMixin
+from skassign.designs._batch_plates import PlatePositionsMixin
+from skassign.designs._batch_prepare import LayoutInputMixin
 from skassign.designs._batch_search import (
-    CallableProblem,
-    EngineProblem,
     LayoutSearch,
-    MeansProblem,
-    OsatProblem,
-    SeparationProblem,
-    SpatialProblem,
-    run_engine,
 )
 from skassign.exceptions import InfeasibleDesignError
-from skassign.metrics._layout import encode_cells, plate_partitions, whiten
 from skassign.utils._param_validation import (
     Interval,
     StrOptions,
     _fit_context,
 )
+from skassign.utils._strata import check_strata, make_strata, split_strata_column
 from skassign.utils.validation import check_fixed_labels, resolve_group_sizes
 
 __all__ = ["BatchLayout"]
 
-_NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "decimal"}
 
-
-def _column_kinds(frame):
-    """Split columns into numeric and categorical; categorical values as text.
-
-    Returns the normalised frame (a new one; the input is not modified) and
-    the set of numeric column names.
-    """
-    out = {}
-    numeric = set()
-    for name in frame.columns:
-        column = frame[name]
-        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == bool:
-            kind = "categorical"
-        elif pd.api.types.is_numeric_dtype(column.dtype):
-            kind = "numeric"
-        else:
-            inferred = pd.api.types.infer_dtype(column, skipna=True)
-            kind = "numeric" if inferred in _NUMERIC_KINDS else "categorical"
-        if kind == "numeric":
-            out[name] = pd.to_numeric(column).astype(np.float64)
-            numeric.add(name)
-        else:
-            missing = column.isna().to_numpy()
-            # A copy: to_numpy may return the caller's own array.
-            text = np.array(column.astype(str).to_numpy(dtype=object), copy=True)
-            text[missing] = None
-            out[name] = pd.Series(text, index=frame.index, dtype=object)
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns), numeric
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
-
-
-class BatchLayout(BaseDesign):
+class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, BaseDesign):
     """Batch, cage and plate layouts balanced on categorical covariates.
 
     The design of the designit R package, rebuilt on exact models: units
@@ -316,44 +273,10 @@ class BatchLayout(BaseDesign):
         self.time_limit = time_limit
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ input
-    def _validate_X(self, X, *, reset):
-        """Accept numeric, object and categorical columns (a DataFrame)."""
-        array = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
-        if isinstance(X, pd.DataFrame):
-            frame = X
-        else:
-            frame = pd.DataFrame(array)
-            names = getattr(self, "feature_names_in_", None)
-            if not reset and names is not None and len(names) == frame.shape[1]:
-                frame.columns = list(names)
-        frame, numeric = _column_kinds(frame)
-        frame.attrs["numeric"] = sorted(str(c) for c in numeric)
-        frame.attrs["numeric_columns"] = [c for c in frame.columns if c in numeric]
-        return frame
-
-    def _check_complete(self, frame):
-        """Numeric columns in use must be complete and finite."""
-        for name in self._complete_columns:
-            if name not in frame.columns:
-                continue
-            values = frame[name].to_numpy()
-            if np.isnan(values).any():
-                raise ValueError(
-                    f"Input X contains NaN in the numeric column {name!r}. "
-                    f"{type(self).__name__} needs complete numeric covariates: "
-                    "impute them in a Pipeline, e.g. make_pipeline(SimpleImputer(), "
-                    "design), or make the column categorical (missing categories "
-                    "are left out of OSAT)."
-                )
-            if np.isinf(values).any():
-                raise ValueError(
-                    f"Input X contains infinity in the numeric column {name!r}. "
-                    "Replace infinite covariates (for example by NaN and a "
-                    "SimpleImputer) before laying out the units."
-                )
-
     def _check_fitted_units(self, X, method):
+        column = getattr(self, "_strata_column", None)
+        if column is not None and column in getattr(X, "columns", ()):
+            X = X.drop(columns=column)
         frame = self._validate_X(X, reset=False)
         self._check_complete(frame)
         if frame.shape[0] != self.labels_.shape[0] or (
@@ -375,7 +298,7 @@ class BatchLayout(BaseDesign):
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, fixed_labels=None):
+    def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Lay the units of ``X`` out over the batches (and cages).
 
         Parameters
@@ -389,6 +312,13 @@ class BatchLayout(BaseDesign):
         fixed_labels : array-like of shape (n_samples,), default=None
             Batch of units already placed, ``-1`` (or NaN/None) for units to
             place. Fixed units keep their batch and count towards balance.
+        strata : str or array-like of shape (n_samples,), default=None
+            Stratum of every unit (a pandas Series is aligned with ``X`` by
+            index), or the name of a column of ``X`` holding them (taken out
+            of the covariates). Every stratum is spread over the batches as
+            evenly as the capacities allow, as a hard constraint; the layout
+            is optimised by exchanges within strata. Strata need batches
+            filled exactly and no cages (``ValueError`` otherwise).
 
         Returns
         -------
@@ -396,6 +326,8 @@ class BatchLayout(BaseDesign):
             The fitted design.
         """
         start = time.perf_counter()
+        X_in = X
+        X, strata, self._strata_column = split_strata_column(X, strata)
         frame = self._validate_X(X, reset=True)
         n_samples = frame.shape[0]
         rng = check_random_state(self.random_state)
@@ -422,7 +354,28 @@ class BatchLayout(BaseDesign):
                 f"The batches have {int(capacities.sum())} places for "
                 f"{n_samples} units."
             )
-        labels = self._assign(frame, capacities, fixed, rng, exact=exact)
+        if strata is not None:
+            if not exact:
+                raise ValueError(
+                    "strata need batches filled exactly: the capacities "
+                    f"({int(capacities.sum())} places) must equal the number of "
+                    f"units ({n_samples})."
+                )
+            if self.keep_together is not None or self.subgroup_sizes is not None:
+                raise ValueError(
+                    "BatchLayout does not support strata together with cages "
+                    "(keep_together or subgroup_sizes)."
+                )
+            codes, strata_names = check_strata(strata, X_in, n_samples)
+            strata = make_strata(codes, strata_names, capacities, fixed, rng)
+        labels = self._assign(frame, capacities, fixed, rng, exact=exact, strata=strata)
+        if strata is not None:
+            strata.check(labels, type(self).__name__)
+        self._fit_params = {}
+        if np.any(fixed >= 0):
+            self._fit_params["fixed_labels"] = fixed
+        if strata is not None:
+            self._fit_params["strata"] = self._strata_column or strata.codes
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=n_batches).astype(np.int64)
         self.capacities_ = capacities.astype(np.int64)
@@ -432,10 +385,13 @@ class BatchLayout(BaseDesign):
         self.solve_time_ = time.perf_counter() - start
         return self
 
-    def _assign(self, X, sizes, fixed, rng, *, exact=True):
+    def _assign(self, X, sizes, fixed, rng, *, exact=True, strata=None):
         """Lay out the units; set the score, cage and search attributes.
 
         ``sizes`` are the batch capacities, filled exactly when ``exact``.
+        Given ``strata`` (no cages, exact filling), the search starts from a
+        random layout meeting ``strata.counts`` and exchanges units only
+        within a stratum; the OSAT bound is the unstratified optimum.
         """
         frame, capacities, n_samples = X, sizes, X.shape[0]
         spec = self._columns(frame)
@@ -446,7 +402,23 @@ class BatchLayout(BaseDesign):
         )
         scores = spec["scores"]
         use_osat = "osat" in scores
-        if use_osat or groups is not None:
+        if strata is not None:
+            labels = strata.draw(fixed, rng)
+            cage_of = np.full(n_samples, -1, dtype=np.int64)
+            osat_bound = 0.0
+            if use_osat:
+                model = CountModel(
+                    np.where(cells >= 0, cells, -1),
+                    None,
+                    separate,
+                    fixed,
+                    capacities,
+                    exact=exact,
+                    osat=True,
+                )
+                osat_bound = solve_transport(model, rng)[1]
+            self.count_stages_ = {}
+        elif use_osat or groups is not None:
             model = CountModel(
                 np.where(cells >= 0, cells, -1) if use_osat else np.full(n_samples, -1),
                 groups,
@@ -484,6 +456,7 @@ class BatchLayout(BaseDesign):
             fixed,
             osat_bound,
             rng,
+            strata=strata,
         )
         self.subgroups_ = _renumber(cage_of)
         self.n_violations_ = count_duplicates(self.subgroups_, separate)
@@ -539,491 +512,6 @@ class BatchLayout(BaseDesign):
             None,
         )
 
-    def _columns(self, frame):
-        """Which columns each constraint and score uses."""
-        columns = list(frame.columns)
-        together = _as_list(self.keep_together)
-        separate = _as_list(self.keep_separate)
-        for name, listed in (("keep_together", together), ("keep_separate", separate)):
-            missing = [c for c in listed if c not in columns]
-            if missing:
-                raise ValueError(
-                    f"{name} names columns {missing} that X does not have "
-                    f"(columns: {columns})."
-                )
-        if separate and not together and self.subgroup_sizes is None:
-            raise ValueError(
-                "keep_separate applies within cages: give keep_together or "
-                "subgroup_sizes to form cages."
-            )
-        if self.balance is None:
-            balance = [c for c in columns if c not in together and c not in separate]
-        else:
-            balance = _as_list(self.balance)
-            missing = [c for c in balance if c not in columns]
-            if missing:
-                raise ValueError(
-                    f"balance names columns {missing} that X does not have "
-                    f"(columns: {columns})."
-                )
-        numeric_cols = set(frame.attrs["numeric_columns"])
-        categorical = [c for c in balance if c not in numeric_cols]
-        numeric = [c for c in balance if c in numeric_cols]
-        scoring = self.scoring
-        if isinstance(scoring, (str,)) or callable(scoring):
-            scoring = [scoring]
-        bins = self.numeric != "means"
-        scores = []
-        for item in scoring:
-            if item == "auto":
-                if categorical or (numeric and bins):
-                    scores.append("osat")
-                if numeric and not bins:
-                    scores.append("means")
-            elif item == "osat":
-                scores.append("osat")
-            elif item == "means":
-                if not numeric:
-                    raise ValueError(
-                        "scoring='means' needs numeric balance columns; the "
-                        f"balance columns {balance} are all categorical."
-                    )
-                scores.append("means")
-            elif callable(item):
-                scores.append(item)
-            else:
-                raise ValueError(
-                    f"scoring entries must be 'auto', 'osat', 'means' or "
-                    f"callables; got {item!r}."
-                )
-        deduplicated = []
-        for item in scores:
-            if callable(item) or item not in deduplicated:
-                deduplicated.append(item)
-        scores = deduplicated
-        if not scores:
-            raise ValueError(
-                "No score to optimise: give balance columns or a scoring callable."
-            )
-        osat_columns = list(categorical)
-        if numeric and (bins or "means" not in scores):
-            # Binned, or (scoring="osat" alone) every value a category, as in
-            # designit.
-            osat_columns += numeric
-        if "osat" in scores and not osat_columns:
-            raise ValueError("scoring='osat' needs balance columns.")
-        self._osat_columns = osat_columns if "osat" in scores else []
-        used = set(together) | set(separate) | set(balance)
-        self._complete_columns = [c for c in columns if c in used & numeric_cols]
-        self._check_complete(frame)
-        return {
-            "together": together,
-            "separate": separate,
-            "osat_columns": osat_columns,
-            "binned": list(numeric) if bins else [],
-            "numeric": numeric,
-            "scores": scores,
-        }
-
-    def _cells(self, frame, spec):
-        """OSAT cell of every unit (``-1`` if a feature is missing)."""
-        if "osat" not in spec["scores"]:
-            return np.full(frame.shape[0], -1, dtype=np.int64)
-        columns = {}
-        for name in spec["osat_columns"]:
-            if name in spec["binned"]:
-                columns[name] = pd.qcut(
-                    frame[name], self.numeric, labels=False, duplicates="drop"
-                )
-            else:
-                columns[name] = frame[name]
-        table = pd.DataFrame(columns, index=frame.index)
-        cells, _ = encode_cells(table)
-        n_missing = int(np.sum(cells < 0))
-        if n_missing:
-            warnings.warn(
-                f"{n_missing} units have a missing balance feature; they are "
-                "left out of the OSAT score.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if np.all(cells < 0):
-            raise ValueError("Every unit has a missing balance feature.")
-        return cells
-
-    def _cage_codes(self, frame, spec):
-        together, separate = spec["together"], spec["separate"]
-        if not together and self.subgroup_sizes is None:
-            return None, np.zeros((frame.shape[0], 0), dtype=np.int64)
-        if together:
-            groups, _ = encode_cells(frame[together])
-            if np.any(groups < 0):
-                units = np.flatnonzero(groups < 0).tolist()
-                raise ValueError(
-                    f"keep_together columns {together} are missing for units "
-                    f"{units}; every unit needs a group."
-                )
-        else:
-            groups = np.zeros(frame.shape[0], dtype=np.int64)
-        codes = np.zeros((frame.shape[0], len(separate)), dtype=np.int64)
-        for v, name in enumerate(separate):
-            codes[:, v] = encode_cells(frame[[name]])[0]
-        return groups, codes
-
-    def _cage_sizes(self, groups, capacities):
-        if self.subgroup_sizes is None:
-            n_max = int(np.bincount(groups).max())
-            return 1, max(1, (1 + n_max) // 2), n_max
-        sizes = tuple(self.subgroup_sizes)
-        if len(sizes) != 3 or not all(
-            isinstance(s, Integral) and s >= 1 for s in sizes
-        ):
-            raise ValueError(
-                "subgroup_sizes must be three positive integers "
-                f"(n_min, n_ideal, n_max); got {self.subgroup_sizes!r}."
-            )
-        n_min, n_ideal, n_max = (int(s) for s in sizes)
-        if not n_min <= n_ideal <= n_max:
-            raise ValueError(
-                f"subgroup_sizes needs n_min <= n_ideal <= n_max; got {sizes}."
-            )
-        return n_min, n_ideal, n_max
-
-    # ----------------------------------------------------------------- search
-    def _problems(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        expected_shape,
-        capacities,
-        n_slots,
-        osat_bound,
-    ):
-        """One problem per score, over the slots (units then empty places)."""
-        n_samples = frame.shape[0]
-        problems = []
-        for item in spec["scores"]:
-            if item == "osat":
-                share = capacities / capacities.sum()
-                scored = cells[cells >= 0]
-                n_cells = int(scored.max()) + 1 if scored.size else 0
-                expected = (
-                    share[:, None] * np.bincount(scored, minlength=n_cells)[None, :]
-                )
-                slot_cells = np.full(n_slots, -1, dtype=np.int64)
-                slot_cells[:n_samples] = cells
-                problems.append(OsatProblem(labels, slot_cells, expected, osat_bound))
-            elif item == "means":
-                Z = np.zeros((n_slots, 0))
-                Zu = whiten(frame[spec["numeric"]].to_numpy(dtype=np.float64))
-                Z = np.zeros((n_slots, Zu.shape[1]))
-                Z[:n_samples] = Zu
-                weights = np.zeros(n_slots)
-                weights[:n_samples] = 1.0
-                problems.append(MeansProblem(labels, Z, weights, capacities.shape[0]))
-            else:
-                name = getattr(item, "__name__", "score")
-                problems.append(CallableProblem(labels, item, frame, n_samples, name))
-        return problems
-
-    def _search(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        cage_of,
-        separate,
-        capacities,
-        exact,
-        fixed,
-        osat_bound,
-        rng,
-    ):
-        n_samples = frame.shape[0]
-        scores = spec["scores"]
-        caged = np.any(cage_of >= 0)
-        only_osat = scores == ["osat"]
-        n_empty = 0 if (exact or caged) else int(capacities.sum() - n_samples)
-        n_slots = n_samples + n_empty
-        slot_labels = np.concatenate(
-            [labels, _empty_places(labels, capacities, n_empty)]
-        ).astype(np.int64)
-        slot_cages = np.concatenate([cage_of, np.full(n_empty, -1)]).astype(np.int64)
-        slot_sep = np.vstack(
-            [separate, np.full((n_empty, separate.shape[1]), -1, dtype=np.int64)]
-        )
-        lexicographic_osat = (
-            self.aggregate == "lexicographic"
-            and scores[0] == "osat"
-            and len(scores) > 1
-        )
-        # Move classes: which slots may exchange places.
-        classes = np.full(n_slots, -1, dtype=np.int64)
-        free = np.concatenate([fixed < 0, np.ones(n_empty, dtype=bool)])
-        if caged:
-            groups, _ = self._cage_codes(frame, spec)
-            classes[:n_samples] = np.where(fixed < 0, groups, -1)
-        elif lexicographic_osat:
-            # OSAT is settled exactly: only units of one cell (or empty
-            # places and unscored units) exchange batches, which keeps it.
-            slot_cell = np.concatenate([cells, np.full(n_empty, -1)])
-            classes[free] = slot_cell[free] + 1
-        else:
-            classes[free] = 0
-
-        def make(batch_labels, cage_labels, scales=None):
-            problems = self._problems(
-                frame, spec, cells, batch_labels, None, capacities, n_slots, osat_bound
-            )
-            guards = []
-            if caged and separate.shape[1]:
-                # Keep-separate is held at the proven minimum of violations.
-                guards.append(SeparationProblem(cage_labels, slot_sep))
-            if lexicographic_osat:
-                guards.append(problems.pop(0))
-            return LayoutSearch(
-                batch_labels,
-                cage_labels,
-                classes,
-                problems,
-                aggregate=self.aggregate,
-                scales=scales,
-                guards=guards,
-            )
-
-        scales = None
-        n_searched = len(scores) - (1 if lexicographic_osat else 0)
-        if self.autoscale and n_searched > 1:
-            scales = self._autoscale(
-                frame,
-                spec,
-                cells,
-                slot_labels,
-                slot_cages,
-                classes,
-                capacities,
-                n_slots,
-                rng,
-            )
-        search = make(slot_labels.copy(), slot_cages.copy() if caged else None, scales)
-        if only_osat or self.iterations == 0:
-            best_labels, best_cages = slot_labels, slot_cages
-            trace, n_iter = np.asarray([search.objective]), 0
-            stage = self.count_stages_.get("osat_status", "optimal")
-            tol = 1e-9 * max(1.0, abs(search.objective))
-            status = (
-                "optimal" if search.objective <= search.lower_bound + tol else stage
-            )
-        else:
-            batch_of_cage = None
-            start = slot_labels
-            if caged:
-                batch_of_cage = np.zeros(int(slot_cages.max()) + 1, dtype=np.int64)
-                batch_of_cage[slot_cages] = slot_labels
-                start = slot_cages
-            problem = EngineProblem(
-                lambda b, c: make(b, c, scales), batch_of_cage, search.lower_bound
-            )
-            t0 = search.typical_change(rng) if self.acceptance == "annealing" else 1.0
-            best, trace, n_iter, status = run_engine(
-                problem,
-                start,
-                classes,
-                rng,
-                iterations=self.iterations,
-                time_limit=self.time_limit,
-                acceptance=self.acceptance,
-                t0=t0,
-            )
-            best_labels, best_cages = problem.split(best)
-            if best_cages is None:
-                best_cages = slot_cages
-        final = self._problems(
-            frame,
-            spec,
-            cells,
-            best_labels.copy(),
-            None,
-            capacities,
-            n_slots,
-            osat_bound,
-        )
-        values = {}
-        for item, problem in zip(scores, final, strict=True):
-            values[problem.name if not callable(item) else problem.name] = (
-                problem.objective
-            )
-        finder = LayoutSearch(
-            best_labels.copy(),
-            None,
-            classes,
-            final,
-            aggregate=self.aggregate,
-            scales=None if self.aggregate == "lexicographic" else search.scales,
-        )
-        self._scales = search.scales
-        return (
-            best_labels[:n_samples],
-            best_cages[:n_samples],
-            {
-                "objective": float(finder.objective),
-                # A bound above the attained score is rounding noise.
-                "lower_bound": min(float(finder.lower_bound), float(finder.objective)),
-                "scores": values,
-                "trace": trace,
-                "n_iter": int(n_iter),
-                "status": status,
-            },
-        )
-
-    def _autoscale(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        cages,
-        classes,
-        capacities,
-        n_slots,
-        rng,
-        n_random=200,
-    ):
-        """Mean and standard deviation of every score over random layouts."""
-        draws = []
-        for _ in range(n_random):
-            trial = labels.copy()
-            for c in np.unique(classes[classes >= 0]):
-                members = np.flatnonzero(classes == c)
-                trial[members] = trial[members[rng.permutation(members.size)]]
-            problems = self._problems(
-                frame, spec, cells, trial, None, capacities, n_slots, 0.0
-            )
-            draws.append([p.objective for p in problems])
-        draws = np.asarray(draws)
-        if self.aggregate == "lexicographic" and spec["scores"][0] == "osat":
-            draws = draws[:, 1:]
-        scales = []
-        for column in draws.T:
-            spread = float(np.std(column, ddof=1))
-            scales.append((float(np.mean(column)), spread if spread > 0 else 1.0))
-        return scales
-
-    # ----------------------------------------------------------------- output
-    def _layout_table(self, frame, names, places, rng):
-        table = pd.DataFrame({"batch": self.labels_}, index=frame.index)
-        self.spatial_score_ = float("nan")
-        self.spatial_lower_bound_ = float("nan")
-        if places is None:
-            if self.spatial is not False:
-                raise ValueError(
-                    "spatial positions need a locations table with "
-                    f"{self.row!r} and {self.column!r} columns."
-                )
-            table["batch_name"] = names[self.labels_]
-        else:
-            location_columns = [c for c in places.columns if c != "_batch"]
-            cells = self._spatial_cells(frame, places)
-            rows = np.empty(self.labels_.shape[0], dtype=np.int64)
-            total = bound = 0.0
-            for b in range(names.shape[0]):
-                units = np.flatnonzero(self.labels_ == b)
-                spots = np.flatnonzero(places["_batch"].to_numpy() == b)
-                if cells is None:
-                    rows[units] = spots[rng.permutation(spots.size)[: units.size]]
-                    continue
-                wells = places.iloc[spots]
-                where, value, low = self._place(
-                    cells[units], wells[[self.row, self.column]], rng
-                )
-                rows[units] = spots[where]
-                total += value
-                bound += low
-            if cells is not None:
-                self.spatial_score_ = total
-                self.spatial_lower_bound_ = min(bound, total)
-            for column in location_columns:
-                table[column] = places[column].to_numpy()[rows]
-        if np.any(self.subgroups_ >= 0):
-            table["cage"] = self.subgroups_
-        return table
-
-    def _spatial_cells(self, frame, places):
-        """Cells to spread over every plate, or ``None`` (random wells)."""
-        if self.spatial is False:
-            return None
-        for name in (self.row, self.column):
-            if name not in places.columns:
-                raise ValueError(
-                    f"spatial positions need the column {name!r} in locations "
-                    f"(columns: {[c for c in places.columns if c != '_batch']})."
-                )
-        if self.spatial is True:
-            columns = self._osat_columns
-            if not columns:
-                raise ValueError(
-                    "spatial=True spreads the OSAT cells of balance; there are "
-                    "none here: name the columns, e.g. spatial=['group']."
-                )
-        else:
-            columns = _as_list(self.spatial)
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                raise ValueError(f"spatial names columns {missing} that X lacks.")
-        return encode_cells(frame[columns])[0]
-
-    def _place(self, unit_cells, wells, rng):
-        """Wells of one plate's units minimising the spatial score.
-
-        Returns the well (row of ``wells``) of every unit, the score and its
-        lower bound: every direction's own exact OSAT minimum (a min-cost
-        flow), which no placement can beat, summed.
-        """
-        parts = plate_partitions(wells)
-        n_wells, n_units = wells.shape[0], unit_cells.shape[0]
-        _, local = np.unique(unit_cells[unit_cells >= 0], return_inverse=True)
-        cells = np.full(n_units, -1, dtype=np.int64)
-        cells[unit_cells >= 0] = local.reshape(-1)
-        bound = 0.0
-        for part in parts:
-            capacities = np.bincount(part)
-            model = CountModel(
-                cells,
-                None,
-                np.zeros((n_units, 0), dtype=np.int64),
-                np.full(n_units, -1),
-                capacities,
-                exact=n_units == n_wells,
-            )
-            if model.n_cells:
-                bound += solve_transport(model, rng)[1]
-        slot_cells = np.concatenate([cells, np.full(n_wells - n_units, -1)])
-        well_of_slot = rng.permutation(n_wells).astype(np.int64)
-        classes = np.zeros(n_wells, dtype=np.int64)
-
-        def make(wells_of_slots, _):
-            problem = SpatialProblem(slot_cells, wells_of_slots, parts, bound)
-            return LayoutSearch(wells_of_slots, None, classes, [problem])
-
-        start = make(well_of_slot.copy(), None)
-        t0 = start.typical_change(rng) if self.acceptance == "annealing" else 1.0
-        # Every well is a "group" of one slot: an exchange swaps two wells.
-        best, _, _, _ = run_engine(
-            EngineProblem(make, None, bound),
-            well_of_slot,
-            classes,
-            rng,
-            iterations=max(self.iterations, 1),
-            time_limit=self.time_limit,
-            acceptance=self.acceptance,
-            t0=t0,
-        )
-        final = SpatialProblem(slot_cells, best, parts, bound)
-        return best[:n_units], final.objective, bound
-
     def _objective(self, X, labels):
         """Return the (combined) score of any layout of the fitted units."""
         check_is_fitted(self)
@@ -1076,14 +564,6 @@ def _renumber(cage_of):
         rank[np.argsort(first)] = np.arange(first.size)
         out[caged] = rank[inverse.reshape(-1)]
     return out
-
-
-def _empty_places(labels, capacities, n_empty):
-    """Batch of every empty place."""
-    if n_empty == 0:
-        return np.zeros(0, dtype=np.int64)
-    left = capacities - np.bincount(labels, minlength=capacities.shape[0])
-    return np.repeat(np.arange(capacities.shape[0]), left)
 
 
 def _random_fill(fixed, capacities, exact, rng):

@@ -537,3 +537,58 @@ def test_spatial_score_by_hand():
     # 2 * 0.25^2, and the empty column 4 adds 2 * 0.75^2.
     col = 2 * (1.25**2 + 0.75**2) + 2 * 0.25**2 + 2 * 0.75**2
     assert inner == pytest.approx(1.0 + col)
+
+
+# -------------------------------------------------------------------- strata
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_strata_reach_the_osat_optimum_under_their_counts(seed):
+    rng = np.random.default_rng(300 + seed)
+    n, capacities = 9, [3, 3, 3]
+    rows = [
+        (str(rng.choice(["a", "b", "c"])), str(rng.choice(["u", "v"])))
+        for _ in range(n)
+    ]
+    strata = rng.choice(["s", "t"], size=n)
+    X = pd.DataFrame(rows, columns=["x", "y"])
+    design = BatchLayout(capacities=capacities, random_state=seed)
+    design.fit(X, strata=strata)
+    labels = design.labels_.tolist()
+
+    def table(assignment):
+        pairs = list(zip(strata, assignment, strict=True))
+        return sorted(
+            (s, b, pairs.count((s, b))) for s in set(strata) for b in range(3)
+        )
+
+    target = table(labels)
+    # Every stratum is spread as evenly as the capacities allow.
+    for s in set(strata):
+        n_s = int(np.sum(strata == s))
+        per_batch = [labels.count(b) for b in range(3)]
+        counts = [
+            sum(1 for t, a in zip(strata, labels, strict=True) if t == s and a == b)
+            for b in range(3)
+        ]
+        assert per_batch == capacities
+        assert max(counts) - min(counts) <= 1
+        assert sum(counts) == n_s
+    best = min(
+        _osat(list(assignment), rows, capacities)
+        for assignment in itertools.product(range(3), repeat=n)
+        if all(assignment.count(b) == c for b, c in enumerate(capacities))
+        and table(assignment) == target
+    )
+    assert _osat(labels, rows, capacities) == pytest.approx(best, abs=1e-9)
+    assert design.objective_ == pytest.approx(best, abs=1e-9)
+    assert design.lower_bound_ <= design.objective_ + 1e-9
+
+
+def test_strata_refuse_cages_and_empty_places():
+    X = pd.DataFrame({"x": list("aabbccdd"), "litter": list("11223344")})
+    strata = np.array(list("stststst"))
+    with pytest.raises(ValueError, match="cages"):
+        BatchLayout(n_groups=2, keep_together="litter").fit(X, strata=strata)
+    with pytest.raises(ValueError, match="filled exactly"):
+        BatchLayout(capacities=[5, 5]).fit(X[["x"]], strata=strata)
