@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skassign.designs import OptimalBalance
@@ -82,7 +82,11 @@ def test_exact_search_equals_brute_force(sizes, n_features, rho, second_moments)
     _check(X, sizes, np.full(sum(sizes), -1), rho, second_moments)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     data=st.data(),
     m=st.integers(2, 3),
@@ -201,7 +205,11 @@ def test_identical_units_vary_between_seeds_on_the_exact_path():
     assert len(draws) > 2
 
 
-@settings(max_examples=25, deadline=None)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data(), m=st.integers(2, 3))
 def test_exact_path_with_strata(data, m):
     # The strata's counts in every group are met, and the assignment is the
