@@ -150,8 +150,8 @@ class OptimalBalance(BaseSolverDesign):
         limits), warm-started by the heuristic; ``"heuristic"`` runs the
         heuristic alone. ``"auto"`` takes the exact path when the number of
         distinct assignments (identical units and interchangeable groups
-        counted once) is at most about ten million and the branch and bound
-        finishes within a budget of nodes, and the ``"mip"`` path otherwise.
+        counted once) is at most about ten billion and the branch and bound
+        finishes within a million nodes (about half a second), and the ``"mip"`` path otherwise.
         All but ``"heuristic"`` prove optimality.
     %(solver)s
     %(solver_params)s
