@@ -190,20 +190,32 @@ def item1(args):
     args.save("item1", entry)  # the SD part is kept if the bootstrap is stopped
 
     optimal = {"OptimalBalance": designs["OptimalBalance"]}
-    boot_effects = (0.0, -250.0)
+    boot_test = BootstrapTest(designs["OptimalBalance"], n_resamples=args.n_resamples)
     boot_start = time.perf_counter()
-    boot = compare_designs(
-        optimal,
-        covariates,
-        outcome,
-        effects=boot_effects,
-        n_experiments=args.bootstrap_experiments,
-        test=BootstrapTest(designs["OptimalBalance"], n_resamples=args.n_resamples),
-        n_jobs=args.n_jobs,
-        random_state=1,
-        progress=args.progress,
-    )
+    # Size and power from separate runs of the same experiments (random_state
+    # 1: experiment i has the same mice and assignment in both), so that the
+    # size can be measured on more experiments than the power.
+    parts = []
+    for effect, n in (
+        (0.0, args.bootstrap_experiments),
+        (-250.0, args.power_experiments),
+    ):
+        parts.append(
+            compare_designs(
+                optimal,
+                covariates,
+                outcome,
+                effects=(effect,),
+                n_experiments=n,
+                test=boot_test,
+                n_jobs=args.n_jobs,
+                random_state=1,
+                progress=args.progress,
+            )
+        )
     boot_seconds = time.perf_counter() - boot_start
+    boot = pd.concat(parts, ignore_index=True)
+    boot.experiments = pd.concat([p.experiments for p in parts], ignore_index=True)
     size = boot.loc[boot["effect"] == 0.0].iloc[0]
     power = boot.loc[boot["effect"] == -250.0].iloc[0]
     _item1_figures(table, boot, args.figure_prefix)
@@ -214,8 +226,8 @@ def item1(args):
     ]  # fmt: skip
     print(
         f"   Bootstrap test of OptimalBalance ({args.n_resamples} resamples, the "
-        f"design re-solved on each), {args.bootstrap_experiments} experiments, "
-        f"{boot_seconds:.0f} s:"
+        f"design re-solved on each), {args.bootstrap_experiments} experiments at "
+        f"effect 0 and {args.power_experiments} at -250 mg, {boot_seconds:.0f} s:"
     )
     print(boot[boot_cols].to_string(index=False, float_format="{:.4g}".format))
     size_ok = 0.03 <= size["rejection_rate"] <= 0.07
@@ -226,10 +238,20 @@ def item1(args):
         f"{power['rejection_rate']:.3f} (SE {power['rejection_se']:.3f}; target "
         f">= 0.95: {'PASS' if power_ok else 'FAIL'})"
     )
+    pvalues = {
+        str(effect): [
+            None if not np.isfinite(p) else round(float(p), 6)
+            for p in part.experiments["pvalue"]
+        ]
+        for effect, part in zip((0.0, -250.0), parts, strict=True)
+    }
     return {
         **entry,
         "bootstrap": {
+            "test": repr(boot_test),
+            "random_state": 1,
             "n_experiments": args.bootstrap_experiments,
+            "n_experiments_power": args.power_experiments,
             "n_resamples": args.n_resamples,
             "wall_time_s": boot_seconds,
             "table": _records(boot, boot_cols),
@@ -240,6 +262,7 @@ def item1(args):
             "power_se": float(power["rejection_se"]),
             "power_pass": bool(power_ok),
             "failures": int(boot["n_failed"].max()),
+            "pvalues_by_effect": pvalues,
         },
     }
 
@@ -487,7 +510,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes (minutes)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--n-experiments", type=int, default=1000)
-    parser.add_argument("--bootstrap-experiments", type=int, default=200)
+    parser.add_argument(
+        "--bootstrap-experiments",
+        type=int,
+        default=1000,
+        help="item 1: experiments for the bootstrap's size (effect 0)",
+    )
+    parser.add_argument(
+        "--power-experiments",
+        type=int,
+        default=200,
+        help="item 1: experiments for the bootstrap's power (effect -250 mg)",
+    )
     parser.add_argument("--n-resamples", type=int, default=200)
     parser.add_argument("--n-samples", type=int, default=100)
     parser.add_argument("--rerandomization-experiments", type=int, default=4000)
@@ -495,6 +529,7 @@ def main(argv=None):
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
+    argv_used = sys.argv[1:] if argv is None else list(argv)
     args.figure_prefix = "compare_designs_quick" if args.quick else "compare_designs"
     if args.output is None:
         args.output = OUTPUT.with_name(
@@ -502,6 +537,7 @@ def main(argv=None):
         )
     if args.quick:
         args.n_experiments, args.bootstrap_experiments = 60, 10
+        args.power_experiments = 10
         args.n_resamples, args.n_samples = 49, 10
         args.rerandomization_experiments, args.scaling_experiments = 300, 10
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -514,12 +550,20 @@ def main(argv=None):
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": _machine(),
             "quick": args.quick,
+            "provenance": (
+                "commit, date and machine above are the latest run's; each "
+                "item's 'measured' entry names the commit and command of the "
+                "run that produced it"
+            ),
         }
     )
 
     def save(key, entry):
         entry["measured"] = {
             "commit": _commit(),
+            "command": " ".join(
+                ["python benchmarks/bench_compare_designs.py", *argv_used]
+            ),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         }
