@@ -605,10 +605,27 @@ def main(argv=None):
         }
 
     def save(key, entry):
+        # Re-read the file first: another run of this script (another item,
+        # or the other part of item 1) may have written it since this run
+        # started; only this run's own entries are replaced.
         entry.setdefault("measured", measured())
+        if args.output.exists() and not args.quick:
+            on_disk = json.loads(args.output.read_text())
+            if key == "item1" and set(args.item1_parts) != {"comparison", "bootstrap"}:
+                kept = on_disk.get("item1", {})
+                if "bootstrap" in args.item1_parts:
+                    entry = {**kept, "bootstrap": entry["bootstrap"]}
+                elif "bootstrap" in kept:
+                    entry["bootstrap"] = kept["bootstrap"]
+            results.update({k: v for k, v in on_disk.items() if k not in results})
+            for k, v in on_disk.items():
+                if k.startswith("item") and k != key and k not in ran:
+                    results[k] = v
         results[key] = entry
+        ran.add(key)
         args.output.write_text(json.dumps(results, indent=2) + "\n")
 
+    ran = set()
     args.measured = measured
     args.previous = dict(results)
     items = {1: item1, 2: item2, 3: item3, 4: item4}
