@@ -77,6 +77,7 @@ from skassign.simulation import (  # noqa: E402
     TumorMiceCovariates,
     compare_designs,
 )
+from skassign.simulation._compare import DesignComparison  # noqa: E402
 from skassign.utils._parallel import parallel_in_order  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -154,10 +155,18 @@ def item1(args):
     if "bootstrap" in args.item1_parts:
         boot, entry["bootstrap"] = _item1_bootstrap(args)
         entry["bootstrap"]["measured"] = args.measured()
-    elif "bootstrap" in entry:
-        boot = pd.DataFrame(entry["bootstrap"]["table"])
+    else:
+        # The bootstrap entry as it is on disk now (another run may have
+        # written it since this one started).
+        on_disk = args.read_output().get("item1", {})
+        entry["bootstrap"] = on_disk.get("bootstrap", entry.get("bootstrap"))
+        if entry.get("bootstrap"):
+            boot = _table_from_json(entry["bootstrap"]["table"])
     if table is not None:
         _item1_figures(table, boot, args.figure_prefix)
+    elif "power-figure" in args.item1_parts:
+        # Redrawn from the tables in the JSON file, without simulating.
+        _item1_power_figure(_table_from_json(entry["table"]), boot, args.figure_prefix)
     return entry
 
 
@@ -302,7 +311,7 @@ def _item1_figures(table, boot, prefix):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from skassign.plotting import plot_balance, plot_estimates, plot_power
+    from skassign.plotting import plot_balance, plot_estimates
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     plot_estimates(table, effect=-250.0, bins=40, ax=axes[0])
@@ -315,16 +324,41 @@ def _item1_figures(table, boot, prefix):
     )
     fig.tight_layout()
     fig.savefig(RESULTS / f"{prefix}_mice_estimates.png", dpi=110)
+    _item1_power_figure(table, boot, prefix)
+    ax = plot_balance(table, title="Mean |SMD| of the initial weight")
+    ax.figure.tight_layout()
+    ax.figure.savefig(RESULTS / f"{prefix}_mice_balance.png", dpi=110)
+    plt.close("all")
+
+
+def _table_from_json(records):
+    """A summary table read back from the JSON file, for ``plot_power``.
+
+    ``plot_power`` draws the summary columns only; the per-experiment
+    records are not in the JSON file, so ``experiments`` is left empty.
+    """
+    table = DesignComparison(pd.DataFrame(records))
+    table.experiments = pd.DataFrame(columns=["experiment", "design", "effect"])
+    table.alpha = 0.05
+    return table
+
+
+def _item1_power_figure(table, boot, prefix):
+    """Size and power: Welch's t-test per design, and the bootstrap."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skassign.plotting import plot_power
+
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     plot_power(table, ax=axes[0], title="Welch's t-test: size and power")
     if boot is not None:
         plot_power(boot, ax=axes[1], title="Bootstrap test of OptimalBalance")
     fig.tight_layout()
     fig.savefig(RESULTS / f"{prefix}_mice_power.png", dpi=110)
-    ax = plot_balance(table, title="Mean |SMD| of the initial weight")
-    ax.figure.tight_layout()
-    ax.figure.savefig(RESULTS / f"{prefix}_mice_balance.png", dpi=110)
-    plt.close("all")
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------
@@ -558,14 +592,16 @@ def main(argv=None):
     parser.add_argument(
         "--item1-parts",
         nargs="+",
-        choices=["comparison", "bootstrap"],
+        choices=["comparison", "bootstrap", "power-figure"],
         default=["comparison", "bootstrap"],
-        help="item 1: the parts to run (a part not run keeps its JSON entry)",
+        help="item 1: the parts to run (a part not run keeps its JSON entry); "
+        "power-figure only redraws the size/power figure from the JSON",
     )
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     argv_used = sys.argv[1:] if argv is None else list(argv)
+    run_commit = _commit()  # the code that runs, even if HEAD moves meanwhile
     args.figure_prefix = "compare_designs_quick" if args.quick else "compare_designs"
     if args.output is None:
         args.output = OUTPUT.with_name(
@@ -596,7 +632,7 @@ def main(argv=None):
 
     def measured():
         return {
-            "commit": _commit(),
+            "commit": run_commit,
             "command": " ".join(
                 ["python benchmarks/bench_compare_designs.py", *argv_used]
             ),
@@ -626,6 +662,9 @@ def main(argv=None):
         args.output.write_text(json.dumps(results, indent=2) + "\n")
 
     ran = set()
+    args.read_output = lambda: (
+        json.loads(args.output.read_text()) if args.output.exists() else {}
+    )
     args.measured = measured
     args.previous = dict(results)
     items = {1: item1, 2: item2, 3: item3, 4: item4}
