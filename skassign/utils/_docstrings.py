@@ -61,7 +61,44 @@ progress : bool, default=False
     "control": """\
 control : int, default=0
     Control arm; every other arm is compared with it.""",
+    "alternative": """\
+alternative : {"two-sided", "less", "greater"}, default="two-sided"
+    Alternative hypothesis.""",
+    # Fitted attributes of the resampling tests (skassign.inference).
+    "test_statistic_": """\
+statistic_ : float or ndarray of shape (n_groups - 1,)
+    Observed statistic of every treated arm (a float for two arms).
+effect_ : float or ndarray of shape (n_groups - 1,)
+    Estimated additive effect (Lin's estimate for
+    ``"regression_adjusted"``, the difference in means otherwise).""",
+    "test_interval_": """\
+confidence_interval_ : ndarray of shape (2,) or (n_groups - 1, 2) or None
+    ``(low, high)`` of every arm's additive effect (see Notes).
+global_statistic_ : float
+    Largest statistic over the treated arms, in absolute value for
+    two-sided tests and negated for ``alternative="less"`` (so larger is
+    always more extreme).""",
+    "test_arms_": """\
+n_groups_ : int
+    Number of arms.
+control_ : int
+    Control arm.
+treated_arms_ : ndarray of shape (n_groups - 1,)
+    Treated arms, in the order of the statistics.""",
 }
+
+# The run-time parameters of every resampling test, in signature order.
+_SHARED["test_runtime"] = "\n".join(
+    [
+        _SHARED["control"],
+        _SHARED["n_jobs"],
+        """\
+random_state : int, RandomState instance or None, default=None
+    Root seed of the resamples.""",
+        _SHARED["joblib_verbose"],
+        _SHARED["progress"],
+    ]
+)
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
