@@ -61,6 +61,15 @@ progress : bool, default=False
     "control": """\
 control : int, default=0
     Control arm; every other arm is compared with it.""",
+    # Arguments of scikit-learn's splitter methods that a splitter ignores.
+    "ignored_X": """\
+X : object
+    Ignored, exists for compatibility.""",
+    "ignored_y_groups": """\
+y : object
+    Ignored, exists for compatibility.
+groups : object
+    Ignored, exists for compatibility.""",
     "alternative": """\
 alternative : {"two-sided", "less", "greater"}, default="two-sided"
     Alternative hypothesis.""",
