@@ -32,19 +32,14 @@ class CompleteRandomization(BaseDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible; which groups get an extra unit is
-        random.
+    %(group_sizes)s
+        Which groups get an extra unit is random.
     random_state : int, RandomState instance or None, default=None
         Seed of the assignment.
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units) of
         the assignment, for comparison with other designs.
@@ -93,9 +88,7 @@ class BlockRandomization(BaseDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible.
+    %(group_sizes)s
     n_strata : int or None, default=None
         Number of k-means strata when ``strata`` is not given to ``fit``.
         ``None`` uses ``n_samples // (2 * n_groups)`` (at least 1), so that a
@@ -106,14 +99,11 @@ class BlockRandomization(BaseDesign):
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
+    %(fitted_labels)s
     strata_ : ndarray of shape (n_samples,), dtype int64
         Stratum of each unit, ``0..n_strata_-1``.
     n_strata_ : int
         Number of strata used.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units).
     %(fitted_features)s

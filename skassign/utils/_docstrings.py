@@ -17,6 +17,15 @@ _SHARED = {
     "n_groups": """\
 n_groups : int, default=2
     Number of groups (arms).""",
+    "group_sizes": """\
+group_sizes : array-like of int or None, default=None
+    Size of every group, summing to the number of units. ``None`` makes
+    the sizes as equal as possible.""",
+    "fitted_labels": """\
+labels_ : ndarray of shape (n_samples,), dtype int64
+    Group of each unit.
+group_sizes_ : ndarray of shape (n_groups,), dtype int64
+    Size of every group.""",
     "fitted_features": """\
 n_features_in_ : int
     Number of covariates seen in ``fit``.
