@@ -79,9 +79,23 @@ y : object
     Ignored, exists for compatibility.
 groups : object
     Ignored, exists for compatibility.""",
+    # The local searches of OptimalBalance (designs/_optimal_search.py).
+    "search_start": """\
+problem : _Problem
+    The problem.
+labels : ndarray of shape (n_free,)
+    Starting labels of the free units (honouring the capacities).""",
     "alternative": """\
 alternative : {"two-sided", "less", "greater"}, default="two-sided"
     Alternative hypothesis.""",
+    # The arms a statistic compares (inference/_statistics.py).
+    "compared_arms": """\
+n_groups : int
+    Number of groups.
+treated : ndarray of shape (n_comparisons,)
+    Treated arms.
+control : int
+    Control arm.""",
     # Fitted attributes of the resampling tests (skassign.inference).
     "test_statistic_": """\
 statistic_ : float or ndarray of shape (n_groups - 1,)
