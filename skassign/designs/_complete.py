@@ -139,16 +139,14 @@ class BlockRandomization(BaseDesign):
         self.n_strata = n_strata
         self.random_state = random_state
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, strata=None, fixed_labels=None):
         """Assign the units of ``X`` to groups, randomising within strata.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
+        %(design_X_y)s
         strata : str or array-like of shape (n_samples,), default=None
             Stratum of every unit (any hashable values; a pandas Series is
             aligned with ``X`` by index), or the name of a column of the

@@ -21,6 +21,11 @@ n_groups : int, default=2
 group_sizes : array-like of int or None, default=None
     Size of every group, summing to the number of units. ``None`` makes
     the sizes as equal as possible.""",
+    "design_X_y": """\
+X : array-like of shape (n_samples, n_features)
+    Covariates of the units to assign.
+y : None
+    Ignored.""",
     "fitted_labels": """\
 labels_ : ndarray of shape (n_samples,), dtype int64
     Group of each unit.
