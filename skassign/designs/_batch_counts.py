@@ -18,7 +18,10 @@ these counts form a tiny integer program, solved here exactly with SCIP:
   cages reaches exactly that many (so for one keep-separate variable the
   model is exact);
 * ``t[b, c] >= (N - E)^2``, written as the chords of the parabola between
-  consecutive integers, which equal it at every integer ``N``.
+  consecutive integers, which equal it at every integer ``N``;
+* with strata, the units of every stratum in every batch lie between the
+  bounds of :meth:`~skassign.utils._strata.Strata.bounds` (its share rounded
+  down or up): a hard constraint, whatever the cages are made of.
 
 The priorities are solved in turn, each stage keeping the optimum of the
 previous ones: size slack (only with ``strict=False``), then keep-separate
@@ -62,6 +65,9 @@ class CountModel:
         Whether cage sizes outside ``[n_min, n_max]`` are forbidden.
     osat : bool
         Whether the OSAT stage is solved.
+    strata : Strata or None
+        Strata whose counts per batch are held within
+        :meth:`~skassign.utils._strata.Strata.bounds` (``None``: no strata).
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class CountModel:
         cage_sizes=None,
         strict=True,
         osat=True,
+        strata=None,
     ):
         self.cells = cells
         self.groups = groups
@@ -86,9 +93,13 @@ class CountModel:
         self.cage_sizes = cage_sizes
         self.strict = strict
         self.osat = osat
+        self.strata = strata
         n_batches = capacities.shape[0]
         group_codes = groups if groups is not None else np.zeros_like(cells)
-        keys = np.column_stack([group_codes, cells, separate])
+        keys = [group_codes, cells, separate]
+        if strata is not None:
+            keys.append(strata.codes)
+        keys = np.column_stack(keys)
         self.atom_keys, self.atom_of = np.unique(keys, axis=0, return_inverse=True)
         self.atom_of = self.atom_of.reshape(-1)
         n_atoms = self.atom_keys.shape[0]
@@ -114,28 +125,7 @@ class CountModel:
             ``"osat"``, ``"ideal"``), with the OSAT dual bound as
             ``"osat_bound"`` and SCIP's status per stage.
         """
-        ps = import_pyscipopt()
-        model = ps.Model()
-        model.hideOutput()
-        model.setParam("randomization/randomseedshift", child_seed(rng))
-        model.setParam("randomization/permutationseed", child_seed(rng))
-        model.setParam("randomization/permuteconss", True)
-        model.setParam("randomization/permutevars", True)
-        model.setParam("limits/gap", 0.0)
-        model.setParam("limits/absgap", 0.0)
-        if time_limit is not None:
-            model.setParam("limits/time", float(time_limit))
-        n_atoms, n_batches = self.atom_fixed.shape
-        ub = np.broadcast_to(self.atom_size[:, None], (n_atoms, n_batches))
-        x = model.addMatrixVar(
-            (n_atoms, n_batches), vtype="I", lb=self.atom_fixed, ub=np.array(ub)
-        )
-        model.addMatrixCons(x.sum(axis=1) == self.atom_size)
-        totals = x.sum(axis=0)
-        if self.exact:
-            model.addMatrixCons(totals == self.capacities)
-        else:
-            model.addMatrixCons(totals <= self.capacities)
+        model, x = self._base_model(rng, time_limit)
         objectives = []
         k = None
         if self.groups is not None:
@@ -160,7 +150,7 @@ class CountModel:
             stages[f"{name}_status"] = status
             if model.getNSols() == 0:
                 if status == "infeasible":
-                    raise InfeasibleDesignError(self._infeasible_message())
+                    raise InfeasibleDesignError(self._infeasible_message(rng))
                 raise InfeasibleDesignError(
                     f"The count model found no layout ({status}); raise time_limit."
                 )
@@ -181,7 +171,7 @@ class CountModel:
             model.setObjective(0, "minimize")
             model.optimize()
             if model.getNSols() == 0:
-                raise InfeasibleDesignError(self._infeasible_message())
+                raise InfeasibleDesignError(self._infeasible_message(rng))
             result = [
                 np.rint(np.asarray(model.getVal(v), dtype=np.float64)).astype(np.int64)
                 for v in variables
@@ -189,6 +179,55 @@ class CountModel:
         counts = result[0]
         cages = result[1] if k is not None else None
         return counts, cages, stages
+
+    def _base_model(self, rng, time_limit=None, strata_rows=None):
+        """SCIP model with the counts ``x``, their totals and the strata rows.
+
+        ``strata_rows``: the strata whose bounds are imposed (all by default).
+        """
+        ps = import_pyscipopt()
+        model = ps.Model()
+        model.hideOutput()
+        model.setParam("randomization/randomseedshift", child_seed(rng))
+        model.setParam("randomization/permutationseed", child_seed(rng))
+        model.setParam("randomization/permuteconss", True)
+        model.setParam("randomization/permutevars", True)
+        model.setParam("limits/gap", 0.0)
+        model.setParam("limits/absgap", 0.0)
+        if time_limit is not None:
+            model.setParam("limits/time", float(time_limit))
+        n_atoms, n_batches = self.atom_fixed.shape
+        ub = np.broadcast_to(self.atom_size[:, None], (n_atoms, n_batches))
+        x = model.addMatrixVar(
+            (n_atoms, n_batches), vtype="I", lb=self.atom_fixed, ub=np.array(ub)
+        )
+        model.addMatrixCons(x.sum(axis=1) == self.atom_size)
+        totals = x.sum(axis=0)
+        if self.exact:
+            model.addMatrixCons(totals == self.capacities)
+        else:
+            model.addMatrixCons(totals <= self.capacities)
+        if self.strata is not None:
+            low, high = self.strata.bounds()
+            atom_stratum = self.atom_keys[:, -1]
+            if strata_rows is None:
+                strata_rows = range(self.strata.n_strata)
+            for h in strata_rows:
+                members = np.flatnonzero(atom_stratum == h)
+                for b in range(n_batches):
+                    units = ps_sum(x[a, b] for a in members)
+                    model.addCons(units >= int(low[h, b]))
+                    model.addCons(units <= int(high[h, b]))
+        return model, x
+
+    def _feasible(self, rng, strata_rows):
+        """Whether the hard constraints hold together with these strata rows."""
+        model, x = self._base_model(rng, strata_rows=strata_rows)
+        if self.groups is not None:
+            self._cage_constraints(model, x)
+        model.setObjective(0, "minimize")
+        model.optimize()
+        return model.getNSols() > 0
 
     def _osat_expression(self, model, x):
         """Add ``t[b, c] >= (N_bc - E_bc)^2`` by chords; return ``sum t``."""
@@ -261,8 +300,10 @@ class CountModel:
             violations = None
         return k, (slack if has_slack else None), violations, ideal
 
-    def _infeasible_message(self):
+    def _infeasible_message(self, rng):
         """Name the constraint that no layout can meet, with its units."""
+        if self.strata is not None and self._feasible(rng, []):
+            return self._strata_message(rng)
         if self.groups is not None and self.strict:
             n_min, _, n_max = self.cage_sizes
             for g in range(int(self.groups.max()) + 1):
@@ -287,6 +328,45 @@ class CountModel:
         return (
             f"No layout fits the batch capacities {self.capacities.tolist()} "
             "with the fixed units."
+        )
+
+    def _strata_message(self, rng):
+        """Name a stratum whose even spread the cages (or fixed units) forbid."""
+        strata = self.strata
+        low, high = strata.bounds()
+        culprits = [h for h in range(strata.n_strata) if not self._feasible(rng, [h])]
+        cages = ""
+        if self.groups is not None:
+            n_min, _, n_max = self.cage_sizes
+            cages = f" in cages of {n_min} to {n_max} units"
+        if not culprits:
+            names = [str(name) for name in strata.names]
+            return (
+                f"The strata {names} cannot all be spread evenly over the "
+                f"batches{cages} at once, though each one alone can. Use "
+                "strict=False, other subgroup_sizes, other batch sizes or "
+                "coarser strata."
+            )
+        h = culprits[0]
+        units = np.flatnonzero(strata.codes == h)
+        spread = ", ".join(
+            f"{int(lo)}" if lo == hi else f"{int(lo)}-{int(hi)}"
+            for lo, hi in zip(low[h], high[h], strict=True)
+        )
+        groups = ""
+        if self.groups is not None and self.groups.max() > 0:
+            shared = np.unique(self.groups[units])
+            groups = (
+                f" Its units sit in the keep_together groups of units "
+                f"{[np.flatnonzero(self.groups == g).tolist() for g in shared]}."
+            )
+        return (
+            f"Stratum {strata.names[h]!r} ({units.size} units: {units.tolist()}) "
+            f"cannot be spread evenly over the batches{cages}: an even spread "
+            f"puts [{spread}] of its units in the batches of sizes "
+            f"{self.capacities.tolist()}, which no layout meeting the cage "
+            f"constraints does.{groups} Use strict=False, other "
+            "subgroup_sizes, other batch sizes, or leave the strata out."
         )
 
 

@@ -76,8 +76,10 @@ class LayoutSearchMixin:
         n_samples = frame.shape[0]
         scores = spec["scores"]
         caged = np.any(cage_of >= 0)
-        # Under strata the start is random: OSAT is searched, not settled.
-        only_osat = scores == ["osat"] and strata is None
+        # Under strata without cages the start is random: OSAT is searched,
+        # not settled. With cages the count model settles it under the strata.
+        settled = strata is None or caged
+        only_osat = scores == ["osat"] and settled
         n_empty = 0 if (exact or caged) else int(capacities.sum() - n_samples)
         n_slots = n_samples + n_empty
         slot_labels = np.concatenate(
@@ -91,13 +93,17 @@ class LayoutSearchMixin:
             self.aggregate == "lexicographic"
             and scores[0] == "osat"
             and len(scores) > 1
-            and strata is None
+            and settled
         )
         # Move classes: which slots may exchange places.
         classes = np.full(n_slots, -1, dtype=np.int64)
         free = np.concatenate([fixed < 0, np.ones(n_empty, dtype=bool)])
         if caged:
             groups, _ = self._cage_codes(frame, spec)
+            if strata is not None:
+                # Exchanges within a group and a stratum keep both counts.
+                pairs = groups * strata.n_strata + strata.codes
+                groups = np.unique(pairs, return_inverse=True)[1].reshape(-1)
             classes[:n_samples] = np.where(fixed < 0, groups, -1)
         elif strata is not None:
             # Exchanges within a stratum keep its counts per batch.
