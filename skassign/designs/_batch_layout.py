@@ -19,7 +19,7 @@ from skassign.designs._batch_counts import (
     realise_counts,
     solve_transport,
 )
-from skassign.designs._batch_optimise import LayoutSearchMixin
+from skassign.designs._batch_optimise import LayoutSearchMixin, LayoutUnits
 from skassign.designs._batch_plates import PlatePositionsMixin
 from skassign.designs._batch_prepare import LayoutInputMixin
 from skassign.designs._batch_search import (
@@ -455,19 +455,11 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
             cage_of = np.full(n_samples, -1, dtype=np.int64)
             osat_bound = 0.0
             self.count_stages_ = {}
+        units = LayoutUnits(
+            frame, spec, cells, capacities, groups, separate, exact, fixed
+        )
         labels, cage_of, search = self._search(
-            frame,
-            spec,
-            cells,
-            labels,
-            cage_of,
-            separate,
-            capacities,
-            exact,
-            fixed,
-            osat_bound,
-            rng,
-            strata=strata,
+            units, labels, cage_of, osat_bound, rng, strata=strata
         )
         self.subgroups_ = _renumber(cage_of)
         self.n_violations_ = count_duplicates(self.subgroups_, separate)
@@ -539,9 +531,8 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             cells = self._cells(frame, spec)
-        problems = self._problems(
-            frame, spec, cells, labels.copy(), None, self.capacities_, labels.size, 0.0
-        )
+        units = LayoutUnits(frame, spec, cells, self.capacities_)
+        problems = self._problems(units, labels.copy(), labels.size, 0.0)
         combined = LayoutSearch(
             labels.copy(),
             None,
