@@ -25,8 +25,9 @@ these counts form a tiny integer program, solved here exactly with SCIP:
 
 The priorities are solved in turn, each stage keeping the optimum of the
 previous ones: size slack (only with ``strict=False``), then keep-separate
-violations, then OSAT, then the distance of the cages from the ideal size.
-Every layout meeting the hard constraints gives a feasible point of the
+violations, then OSAT, then (with strata) the distance of the strata's
+counts from their proportional shares, then the distance of the cages from
+the ideal size. Every layout meeting the hard constraints gives a feasible point of the
 model, so the OSAT optimum is a lower bound on the OSAT score of every such
 layout with the same number of violations, and the realisation reaches it.
 """
@@ -122,7 +123,7 @@ class CountModel:
         k : ndarray of shape (n_groups, n_batches), int64 or None
         stages : dict
             Optimal value of every stage (``"size_slack"``, ``"violations"``,
-            ``"osat"``, ``"ideal"``), with the OSAT dual bound as
+            ``"osat"``, ``"strata"``, ``"ideal"``), with the OSAT dual bound as
             ``"osat_bound"`` and SCIP's status per stage.
         """
         model, x = self._base_model(rng, time_limit)
@@ -138,6 +139,8 @@ class CountModel:
         if self.osat and self.n_cells:
             osat_expr = self._osat_expression(model, x)
             objectives.append(("osat", osat_expr))
+        if self.strata is not None:
+            objectives.append(("strata", self._strata_deviation(model, x)))
         if self.groups is not None:
             objectives.append(("ideal", ideal_dev))
         stages = {}
@@ -163,7 +166,7 @@ class CountModel:
                 for v in variables
             ]
             model.freeTransform()
-            if name == "osat":
+            if name in ("osat", "strata"):
                 model.addCons(expr <= value + 1e-7 * max(1.0, value))
             else:
                 model.addCons(expr <= round(value))
@@ -219,6 +222,27 @@ class CountModel:
                     model.addCons(units >= int(low[h, b]))
                     model.addCons(units <= int(high[h, b]))
         return model, x
+
+    def _strata_deviation(self, model, x):
+        """Add ``|units of stratum h in batch b - share|``; return their sum.
+
+        Among the layouts that are best on the earlier stages, the strata are
+        then spread as close to their proportional shares as the bounds and
+        cages allow (a stratum of 10 over two batches of 30 and 29 units
+        goes 5/5 rather than 6/4).
+        """
+        share = self.strata.share
+        atom_stratum = self.atom_keys[:, -1]
+        total = 0
+        for h in range(self.strata.n_strata):
+            members = np.flatnonzero(atom_stratum == h)
+            for b in range(self.capacities.shape[0]):
+                units = ps_sum(x[a, b] for a in members)
+                dev = model.addVar(lb=0.0)
+                model.addCons(dev >= units - float(share[h, b]))
+                model.addCons(dev >= float(share[h, b]) - units)
+                total = total + dev
+        return total
 
     def _feasible(self, rng, strata_rows):
         """Whether the hard constraints hold together with these strata rows."""

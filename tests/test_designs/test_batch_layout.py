@@ -696,6 +696,30 @@ def test_strata_with_cages_that_mix_strata():
     assert design.objective_ == pytest.approx(design.lower_bound_)
 
 
+def test_strata_with_cages_as_close_to_their_shares_as_possible():
+    # The vignette's animals in cages homogeneous in strain and sex, with six
+    # strata (say litters) of 10, 10, 10, 10, 10 and 9 over 30/29 animals: a
+    # stratum of 10 may go 6/4 under the rounding bounds (shares 5.08/4.92),
+    # but among the best layouts the closest to the shares are taken: 5/5.
+    X = _invivo_like(np.random.default_rng(3))
+    strata = np.repeat(list("abcdef"), [10, 10, 10, 10, 10, 9])
+    strata = strata[np.random.default_rng(4).permutation(59)]
+    design = BatchLayout(
+        group_sizes=[30, 29],
+        balance=["Strain", "Sex"],
+        keep_together=["Strain", "Sex"],
+        keep_separate=["Earmark"],
+        subgroup_sizes=(2, 3, 5),
+        random_state=0,
+    ).fit(X, strata=strata)
+    _assert_cages_and_strata(
+        design, X, strata.tolist(), ["Strain", "Sex"], 2, 5, np.full(59, -1)
+    )
+    table = pd.crosstab(strata, design.labels_).to_numpy().tolist()
+    assert table == [[5, 5]] * 5 + [[5, 4]]
+    assert design.status_ == "optimal"
+
+
 def test_strata_column_also_kept_together():
     # strata="sex" with cages homogeneous in sex: the column stays a
     # covariate for the constraint, and every cage is one sex.
