@@ -694,6 +694,12 @@ def test_strata_with_cages_that_mix_strata():
     # The count model settles OSAT on litter under the strata: proven optimal.
     assert design.status_ == "optimal"
     assert design.objective_ == pytest.approx(design.lower_bound_)
+    # Every assignment a randomisation test draws keeps the strata spread.
+    from skassign.base import sample_assignments
+
+    draws = sample_assignments(design, X, 4, random_state=0, fit_params={"strata": sex})
+    for labels in draws:
+        assert pd.crosstab(sex, labels).to_numpy().tolist() == [[6, 6], [6, 6]]
 
 
 def test_strata_with_cages_as_close_to_their_shares_as_possible():
