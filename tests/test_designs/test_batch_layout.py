@@ -58,6 +58,18 @@ def _invivo_like(rng, n_per_cell=(7, 22, 7, 23)):
     return pd.DataFrame(rows)
 
 
+def _vignette_design():
+    """The vignette's in vivo layout: 30/29 animals, cages by strain and sex."""
+    return BatchLayout(
+        group_sizes=[30, 29],
+        balance=["Strain", "Sex"],
+        keep_together=["Strain", "Sex"],
+        keep_separate=["Earmark"],
+        subgroup_sizes=(2, 3, 5),
+        random_state=0,
+    )
+
+
 # ----------------------------------------------------------------- exactness
 
 
@@ -151,14 +163,7 @@ def _check_cages(design, X, together, separate, sizes, strict=True):
 
 def test_invivo_like_study():
     X = _invivo_like(np.random.default_rng(3))
-    design = BatchLayout(
-        group_sizes=[30, 29],
-        balance=["Strain", "Sex"],
-        keep_together=["Strain", "Sex"],
-        keep_separate=["Earmark"],
-        subgroup_sizes=(2, 3, 5),
-        random_state=0,
-    ).fit(X)
+    design = _vignette_design().fit(X)
     assert design.group_sizes_.tolist() == [30, 29]
     _check_cages(design, X, ["Strain", "Sex"], ["Earmark"], (2, 3, 5))
     assert design.n_violations_ == 0
@@ -710,14 +715,7 @@ def test_strata_with_cages_as_close_to_their_shares_as_possible():
     X = _invivo_like(np.random.default_rng(3))
     strata = np.repeat(list("abcdef"), [10, 10, 10, 10, 10, 9])
     strata = strata[np.random.default_rng(4).permutation(59)]
-    design = BatchLayout(
-        group_sizes=[30, 29],
-        balance=["Strain", "Sex"],
-        keep_together=["Strain", "Sex"],
-        keep_separate=["Earmark"],
-        subgroup_sizes=(2, 3, 5),
-        random_state=0,
-    ).fit(X, strata=strata)
+    design = _vignette_design().fit(X, strata=strata)
     _assert_cages_and_strata(
         design, X, strata.tolist(), ["Strain", "Sex"], 2, 5, np.full(59, -1)
     )
