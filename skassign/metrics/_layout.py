@@ -78,8 +78,8 @@ def encode_cells(features):
 def osat_cells(features, *, what="feature", stacklevel=2):
     """:func:`encode_cells`, warning about the units left out of OSAT.
 
-    ``what`` names the features in the warning; ``stacklevel`` counts as in :func:`warnings.warn`, from the function that
-    calls this one.
+    ``what`` names the features in the warning; ``stacklevel`` counts as in
+    :func:`warnings.warn`, from the function that calls this one.
     """
     cells, keys = encode_cells(features)
     n_missing = int(np.sum(cells < 0))
