@@ -23,6 +23,7 @@ from skassign.designs._optimal_problem import (
     _pair_indices,
     _random_labels,
 )
+from skassign.utils._docstrings import fill_doc
 
 # Work of one neighbourhood scan of the tabu search, in moment differences
 # (see _neighbourhood; about 1.4 ns each on one core): the largest scan, about
@@ -123,6 +124,7 @@ def _tenure_bounds(n_free, n_cols):
     return low, low + 2 + int(long * n_free)
 
 
+@fill_doc
 def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     """Swap-based tabu search on the largest pairwise moment discrepancy.
 
@@ -140,10 +142,7 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 
     Parameters
     ----------
-    problem : _Problem
-        The problem.
-    labels : ndarray of shape (n_free,)
-        Starting labels of the free units (honouring the capacities).
+    %(search_start)s
     rng : numpy.random.Generator
         Source of randomness (samples and tabu tenures).
     n_iter : int
@@ -339,6 +338,7 @@ def _exchange_move(problem, labels, sums, p, q, rng, n_union, first, second):
     return float(scores[k]), units, to_p
 
 
+@fill_doc
 def _exchange_search(problem, labels, rng, n_iter, deadline=None):
     """Improve ``labels`` by an iterated local search re-splitting pairs of groups.
 
@@ -354,10 +354,7 @@ def _exchange_search(problem, labels, rng, n_iter, deadline=None):
 
     Parameters
     ----------
-    problem : _Problem
-        The problem.
-    labels : ndarray of shape (n_free,)
-        Starting labels of the free units (honouring the capacities).
+    %(search_start)s
     rng : numpy.random.Generator
         Source of randomness (samples, pairs and perturbations).
     n_iter : int
