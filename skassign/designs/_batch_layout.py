@@ -13,15 +13,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skassign.base import BaseDesign
-from skassign.designs._batch_counts import (
-    CountModel,
-    count_duplicates,
-    realise_counts,
-    solve_transport,
-)
+from skassign.designs._batch_counts import CountModel, solve_transport
 from skassign.designs._batch_optimise import LayoutSearchMixin, LayoutUnits
 from skassign.designs._batch_plates import PlatePositionsMixin
 from skassign.designs._batch_prepare import LayoutInputMixin
+from skassign.designs._batch_realise import count_duplicates, realise_counts
 from skassign.designs._batch_search import (
     LayoutSearch,
 )
