@@ -265,12 +265,14 @@ class GLMOptimal(BaseDesign):
         start_sizes = sizes
         if free_sizes:
             start_sizes = resolve_group_sizes(n, self.n_groups, None, fixed, rng)
-        start = (
-            draw_assignments(start_sizes, fixed, rng)
-            if strata is None
-            else strata.draw(fixed, rng)
-        )
-        problem = GLMProblem(model, start)
+
+        def draw(n_draws=None):
+            """Random allocations (the start, and the reference of efficiency)."""
+            if strata is None:
+                return draw_assignments(start_sizes, fixed, rng, n_draws=n_draws)
+            return strata.draw(fixed, rng, n_draws)
+
+        problem = GLMProblem(model, draw())
         if n < self.n_groups + p:
             warnings.warn(
                 f"n_samples={n} is smaller than the {self.n_groups + p} parameters "
@@ -280,70 +282,30 @@ class GLMOptimal(BaseDesign):
                 UserWarning,
                 stacklevel=4,
             )
-            return self._finish(
-                model,
+            labels, counts = problem.labels.copy(), (0, 0, 0)
+        else:
+            labels, value, *counts = hybrid_vns(
                 problem,
-                problem.labels.copy(),
-                cap,
-                0,
-                0,
-                0,
                 start_sizes,
                 fixed,
-                rng,
-                strata,
+                free_sizes=free_sizes,
+                min_size=self.min_group_size,
+                max_imbalance=cap,
+                max_iter=self.max_iter,
+                time_limit=self.time_limit,
+                rng=rng,
+                strata=strata,
             )
-        labels, value, n_iter, n_restarts, n_eval = hybrid_vns(
-            problem,
-            start_sizes,
-            fixed,
-            free_sizes=free_sizes,
-            min_size=self.min_group_size,
-            max_imbalance=cap,
-            max_iter=self.max_iter,
-            time_limit=self.time_limit,
-            rng=rng,
-            strata=strata,
-        )
-        if not np.isfinite(value):
-            warnings.warn(
-                "Every allocation the search visited has a singular information "
-                "matrix (collinear covariates, or weights that vanish in every "
-                "arm); check X and the prior. Returning the last one visited "
-                "(objective_ is inf).",
-                UserWarning,
-                stacklevel=4,
-            )
-            labels = problem.labels.copy() if labels is None else labels
-        return self._finish(
-            model,
-            problem,
-            labels,
-            cap,
-            n_iter,
-            n_restarts,
-            n_eval,
-            start_sizes,
-            fixed,
-            rng,
-            strata,
-        )
-
-    def _finish(
-        self,
-        model,
-        problem,
-        labels,
-        cap,
-        n_iter,
-        n_restarts,
-        n_eval,
-        start_sizes,
-        fixed,
-        rng,
-        strata=None,
-    ):
-        """Fitted attributes of the search's result."""
+            if not np.isfinite(value):
+                warnings.warn(
+                    "Every allocation the search visited has a singular information "
+                    "matrix (collinear covariates, or weights that vanish in every "
+                    "arm); check X and the prior. Returning the last one visited "
+                    "(objective_ is inf).",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                labels = problem.labels.copy() if labels is None else labels
         # exact (graded) value of the result
         self._best_value = float(model.log_criterion(labels))
         self._best_labels = labels.copy()
@@ -351,20 +313,17 @@ class GLMOptimal(BaseDesign):
         self.imbalance_ = problem.imbalance()
         self.max_imbalance_ = cap
         self.prior_method_ = model.method
-        self.n_iter_, self.n_restarts_, self.n_evaluations_ = n_iter, n_restarts, n_eval
-        random = (
-            draw_assignments(start_sizes, fixed, rng, n_draws=N_RANDOM_REFERENCE)
-            if strata is None
-            else strata.draw(fixed, rng, N_RANDOM_REFERENCE)
-        )
+        self.n_iter_, self.n_restarts_, self.n_evaluations_ = counts
+        self.efficiency_vs_random_ = self._efficiency(model, draw(N_RANDOM_REFERENCE))
+        return labels
+
+    def _efficiency(self, model, random):
+        """Median criterion of the ``random`` allocations over the design's."""
         reference = np.median([model.log_criterion(r) for r in random])
         with np.errstate(over="ignore", invalid="ignore"):
-            self.efficiency_vs_random_ = (
-                float(np.exp(reference - self._best_value))
-                if np.isfinite(self._best_value)
-                else float("nan")
-            )
-        return labels
+            if np.isfinite(self._best_value):
+                return float(np.exp(reference - self._best_value))
+        return float("nan")
 
     def _objective(self, X, labels):
         """Natural log of the criterion at ``labels`` (the fit's prior draws)."""

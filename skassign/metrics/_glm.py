@@ -187,22 +187,10 @@ def glm_criterion(
     return value if log else float(np.exp(value))
 
 
-@validate_params(_COMMON, prefer_skip_nested_validation=True)
-def glm_d_criterion(
-    X,
-    labels,
-    *,
-    family="poisson",
-    variant=1,
-    prior=None,
-    n_prior_samples=1000,
-    n_groups=None,
-    log=True,
-    random_state=0,
-):
-    """EW D-criterion (D1, D2 or D3) of an allocation; lower is better.
-
-    :func:`glm_criterion` with ``criterion="D"``.
+_FIXED_CRITERION_DOC = (
+    "EW {c}-criterion ({c}1, {c}2 or {c}3) of an allocation; lower is better.\n"
+    """
+    :func:`glm_criterion` with ``criterion="{c}"``.
 
     Read more in the :ref:`User Guide <glm_optimal>`.
 
@@ -212,10 +200,10 @@ def glm_d_criterion(
         Covariates.
     labels : array-like of shape (n_samples,)
         Arm of every unit.
-    family : {"gaussian", "poisson", "logistic"}, default="poisson"
+    family : {{"gaussian", "poisson", "logistic"}}, default="poisson"
         GLM family.
-    variant : {1, 2, 3}, default=1
-        ``|(E I)^-1|``, ``E |I^-1|`` or ``max_k |I_k^-1|``.
+    variant : {{1, 2, 3}}, default=1
+        {variants}.
     prior : dict or None, default=None
         Parameter name to frozen :mod:`scipy.stats` distribution.
     n_prior_samples : int, default=1000
@@ -234,89 +222,61 @@ def glm_d_criterion(
 
     Examples
     --------
-    >>> from skassign.metrics import glm_d_criterion
+    >>> from skassign.metrics import {name}
     >>> X = [[1.0], [2.0], [3.0], [4.0]]
-    >>> round(glm_d_criterion(X, [0, 1, 1, 0], family="gaussian"), 4)
-    -2.9957
+    >>> {example}
     """
-    return glm_criterion(
+)
+
+
+def _fixed_criterion(criterion, variants, example):
+    """:func:`glm_criterion` with ``criterion`` fixed, as a public function."""
+
+    def func(
         X,
         labels,
-        family=family,
-        criterion="D",
-        variant=variant,
-        prior=prior,
-        n_prior_samples=n_prior_samples,
-        n_groups=n_groups,
-        log=log,
-        random_state=random_state,
+        *,
+        family="poisson",
+        variant=1,
+        prior=None,
+        n_prior_samples=1000,
+        n_groups=None,
+        log=True,
+        random_state=0,
+    ):
+        return glm_criterion(
+            X,
+            labels,
+            family=family,
+            criterion=criterion,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=n_prior_samples,
+            n_groups=n_groups,
+            log=log,
+            random_state=random_state,
+        )
+
+    name = f"glm_{criterion.lower()}_criterion"
+    func.__name__ = func.__qualname__ = name
+    func.__doc__ = _FIXED_CRITERION_DOC.format(
+        c=criterion, variants=variants, name=name, example=example
     )
+    return validate_params(_COMMON, prefer_skip_nested_validation=True)(func)
 
 
-@validate_params(_COMMON, prefer_skip_nested_validation=True)
-def glm_a_criterion(
-    X,
-    labels,
-    *,
-    family="poisson",
-    variant=1,
-    prior=None,
-    n_prior_samples=1000,
-    n_groups=None,
-    log=True,
-    random_state=0,
-):
-    """EW A-criterion (A1, A2 or A3) of an allocation; lower is better.
-
-    :func:`glm_criterion` with ``criterion="A"``.
-
-    Read more in the :ref:`User Guide <glm_optimal>`.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Arm of every unit.
-    family : {"gaussian", "poisson", "logistic"}, default="poisson"
-        GLM family.
-    variant : {1, 2, 3}, default=1
-        ``tr (E I)^-1``, ``E tr I^-1`` or ``max_k tr I_k^-1``.
-    prior : dict or None, default=None
-        Parameter name to frozen :mod:`scipy.stats` distribution.
-    n_prior_samples : int, default=1000
-        Number of prior draws for the Monte Carlo cases.
-    n_groups : int or None, default=None
-        Number of arms.
-    log : bool, default=True
-        Return the natural logarithm.
-    random_state : int, RandomState instance or None, default=0
-        Seed of the prior draws.
-
-    Returns
-    -------
-    value : float
-        The criterion (or its log).
-
-    Examples
-    --------
-    >>> from skassign.metrics import glm_a_criterion
-    >>> X = [[1.0], [2.0], [3.0], [4.0]]
-    >>> round(glm_a_criterion(X, [0, 1, 1, 0], family="gaussian", log=False), 4)
-    3.7
-    """
-    return glm_criterion(
-        X,
-        labels,
-        family=family,
-        criterion="A",
-        variant=variant,
-        prior=prior,
-        n_prior_samples=n_prior_samples,
-        n_groups=n_groups,
-        log=log,
-        random_state=random_state,
-    )
+glm_d_criterion = _fixed_criterion(
+    "D",
+    "``|(E I)^-1|``, ``E |I^-1|`` or ``max_k |I_k^-1|``",
+    """round(glm_d_criterion(X, [0, 1, 1, 0], family="gaussian"), 4)
+    -2.9957""",
+)
+glm_a_criterion = _fixed_criterion(
+    "A",
+    "``tr (E I)^-1``, ``E tr I^-1`` or ``max_k tr I_k^-1``",
+    """round(glm_a_criterion(X, [0, 1, 1, 0], family="gaussian", log=False), 4)
+    3.7""",
+)
 
 
 @validate_params(
