@@ -133,10 +133,8 @@ class OptimalBalance(BaseSolverDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible. Each group's moments are averages
-        over its own size.
+    %(group_sizes)s
+        Each group's moments are averages over its own size.
     rho : float, default=0.5
         Weight of the second moments against the means. ``rho=0`` balances
         the means only.
@@ -151,8 +149,8 @@ class OptimalBalance(BaseSolverDesign):
         heuristic alone. ``"auto"`` takes the exact path when the number of
         distinct assignments (identical units and interchangeable groups
         counted once) is at most about ten billion and the branch and bound
-        finishes within a million nodes (about half a second), and the ``"mip"`` path otherwise.
-        All but ``"heuristic"`` prove optimality.
+        finishes within a million nodes (about half a second), and the
+        ``"mip"`` path otherwise. All but ``"heuristic"`` prove optimality.
     %(solver)s
     %(solver_params)s
     time_limit : float or None, default=60.0
@@ -173,7 +171,7 @@ class OptimalBalance(BaseSolverDesign):
         Moves of the exchange search that follows the tabu search. Each move
         takes two groups and re-splits their units (a random sample of at
         most 26 of them) exactly, by meet-in-the-middle over all subsets.
-        ``None`` makes 400 moves when the objective has at most two moment
+        ``None`` makes 2000 moves (about 6 s) when the objective has at most two moment
         columns (one covariate, or two with ``rho=0``), there are at least
         three groups and more than 24 units are to be assigned, and none
         otherwise: there the optimum is a fine-grained partition that swaps
@@ -186,10 +184,7 @@ class OptimalBalance(BaseSolverDesign):
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         :func:`~skassign.metrics.moment_discrepancy` of ``labels_``.
     bound_ : float
