@@ -34,7 +34,7 @@ def imbalance_stats(X, labels, n_arms):
     return counts, sums, outer
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _stats_shift(X, i, g, sign, counts, sums, outer):
     p = X.shape[1]
     counts[g] += sign
@@ -88,7 +88,7 @@ def imbalance(counts, sums, outer):
     return worst
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def apply_stats(X, units, old, new, nchg, counts, sums, outer):
     """Apply a move to the imbalance statistics."""
     for c in range(nchg):

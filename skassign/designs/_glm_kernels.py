@@ -55,7 +55,7 @@ def _trace_g(Ak, G):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _add_row(Sk, w, u, upper):
     """``Sk += w u u^T`` (only the upper triangle if ``upper``)."""
     K = u.shape[0]
@@ -67,7 +67,7 @@ def _add_row(Sk, w, u, upper):
             Sk[a, b] += wa * u[b]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sum_rows(Sk, Wk, Xs, labels, n_arms, upper):
     """``Sk = sum_i Wk[i, labels_i] u_i u_i^T`` (upper triangle mirrored)."""
     K = Sk.shape[0]

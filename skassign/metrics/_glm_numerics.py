@@ -31,7 +31,7 @@ __all__ = [
 ILL_CONDITIONED = 1e-9
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def design_row(u, arm, X, i, n_arms):
     """Write the design row ``u = [e_arm, x_i]`` of unit ``i`` in ``arm`` into ``u``."""
     u[:] = 0.0
