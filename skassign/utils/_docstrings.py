@@ -14,9 +14,19 @@ import textwrap
 __all__ = ["fill_doc"]
 
 _SHARED = {
+    "X_units": """\
+X : array-like of shape (n_samples, n_features)
+    Covariates of the units to assign.
+y : None
+    Ignored.""",
     "n_groups": """\
 n_groups : int, default=2
     Number of groups (arms).""",
+    "group_sizes": """\
+group_sizes : array-like of int or None, default=None
+    Size of every group, summing to the number of units. ``None`` makes
+    the sizes as equal as possible; which groups get an extra unit is
+    drawn from ``random_state``.""",
     "fitted_features": """\
 n_features_in_ : int
     Number of covariates seen in ``fit``.

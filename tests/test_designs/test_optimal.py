@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign import base
+from skassign import _solver_design
 from skassign.datasets import make_tumor_mice
 from skassign.designs import (
     CompleteRandomization,
@@ -619,7 +619,7 @@ def test_fallback_design_is_used_on_solver_failure(monkeypatch):
     def broken(*args, **kwargs):
         raise SolverError("SCIP stopped without a feasible assignment.")
 
-    monkeypatch.setattr(base, "solve_mip", broken)
+    monkeypatch.setattr(_solver_design, "solve_mip", broken)
     X = np.random.default_rng(0).normal(size=(11, 2))
     # The heuristic already holds a feasible assignment when the solver
     # fails: it is returned (better than any fallback), with a warning.
