@@ -41,7 +41,8 @@ class SolverDesignMixin:
 
     It expects the solver parameters as attributes and a ``_solve`` method;
     it precedes :class:`~skassign.base.BaseDesign` among the bases, whose
-    ``_check_params``, ``_supports_strata`` and ``_assign`` it overrides.
+    ``_check_params``, ``_supports_strata``, ``_assign`` and ``_finish_fit``
+    it overrides.
     """
 
     def _engine_options(self, seed=0, *, time_limit=None, tolerance=None, light=False):
@@ -119,6 +120,13 @@ class SolverDesignMixin:
     def _supports_strata(self):
         return "strata" in inspect.signature(self._solve).parameters
 
+    def _finish_fit(self):
+        # The status is set from the fitted objective_: the objective is
+        # evaluated once per fit (a small design's solve takes less).
+        record, solve_time = self._solve_record
+        del self._solve_record
+        self._set_status(record, self.objective_, solve_time)
+
     def _assign(self, X, sizes, fixed, rng, strata=None):
         self.fallback_ = None
         start = time.perf_counter()
@@ -132,20 +140,28 @@ class SolverDesignMixin:
                 raise
             labels = self._fit_fallback(X, sizes, fixed, rng, err, strata)
             record = SolveOutcome("fallback")
-        self._set_status(record, self._objective(X, labels), start)
+        self._solve_record = (record, time.perf_counter() - start)
         return labels
 
-    def _set_status(self, record, objective, start):
-        """Set the fitted status attributes; print and warn as asked."""
-        bound = record.bound
-        bound = min(bound, objective) if np.isfinite(bound) else np.nan
+    def _set_status(self, record, objective, solve_time):
+        """Set the fitted status attributes; print and warn as asked.
+
+        ``objective`` is the design's objective at the fitted labels. A
+        record with ``bound_is_objective`` (an exhaustive search) has it as
+        its bound: the search's own sums may differ from it in the last bit.
+        """
+        if getattr(record, "bound_is_objective", False):
+            bound = objective
+        else:
+            bound = record.bound
+            bound = min(bound, objective) if np.isfinite(bound) else np.nan
         self.status_ = record.status
         self.bound_ = float(bound)
         self.gap_ = relative_gap(objective, bound) if np.isfinite(bound) else np.nan
         if record.status == "optimal":
             self.gap_ = 0.0
         self.n_nodes_ = int(record.n_nodes)
-        self.solve_time_ = time.perf_counter() - start
+        self.solve_time_ = solve_time
         if record.solver is None:
             return
         if self.verbose:

@@ -19,14 +19,20 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skassign._sampling import draw_assignments, sample_assignments, sampling_method
 from skassign._solver_design import SolverDesignMixin
 from skassign.metrics._balance import mahalanobis_imbalance
 from skassign.utils._docstrings import fill_doc
-from skassign.utils._param_validation import HasMethods, Interval, _fit_context
+from skassign.utils._param_validation import (
+    HasMethods,
+    Interval,
+    _fit_context,
+    param_names,
+    validate_estimator_params,
+)
+from skassign.utils._random import check_random_state
 from skassign.utils._repr import DocLinkMixin
 from skassign.utils._strata import (
     Strata,
@@ -35,6 +41,8 @@ from skassign.utils._strata import (
     split_strata_column,
 )
 from skassign.utils.validation import (
+    _checked_frame,
+    _is_checked_matrix,
     _temporal_columns_error,
     check_assignment,
     check_fixed_labels,
@@ -154,10 +162,7 @@ class BaseDesign(
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each fitted unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         The design's own criterion at ``labels_`` (lower is better).
     %(fitted_features)s
@@ -235,7 +240,14 @@ class BaseDesign(
         self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
         self.objective_ = float(self._objective(X, labels))
         self._fit_fingerprint = _fingerprint(X)
+        self._finish_fit()
         return self
+
+    def _finish_fit(self):
+        """Finish ``fit`` once the fitted attributes are set (a hook).
+
+        Solver designs set their status attributes here, from ``objective_``.
+        """
 
     def _record_fit_params(self, fixed, strata):
         """Keep what a refit of the same units needs (the randomness scorer's).
@@ -247,6 +259,17 @@ class BaseDesign(
             self._fit_params["fixed_labels"] = fixed
         if strata is not None:
             self._fit_params["strata"] = self._strata_column or strata.codes
+
+    @classmethod
+    def _get_param_names(cls):
+        # Read once per class: a small design's whole fit is shorter than
+        # reading the signature of __init__ (get_params, clone, set_params).
+        return param_names(cls)
+
+    def _validate_params(self):
+        # scikit-learn's check against _parameter_constraints, with the
+        # constraint objects built once per class.
+        validate_estimator_params(self)
 
     def _check_params(self):
         """Check what ``_parameter_constraints`` cannot express, before any work.
@@ -307,6 +330,19 @@ class BaseDesign(
 
     def _validate_X(self, X, *, reset):
         """Validate covariates (numeric, finite); designs on other data override."""
+        if reset:
+            # What validate_data does to a float64 array or DataFrame that
+            # needs no conversion, without its machinery (refits are hot).
+            frame = _checked_frame(X)
+            if frame is not None:
+                self.n_features_in_ = frame[0].shape[1]
+                self.feature_names_in_ = frame[1]
+                return frame[0]
+            if _is_checked_matrix(X):
+                self.n_features_in_ = X.shape[1]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+                return X
         try:
             return validate_data(self, X, dtype=np.float64, order="C", reset=reset)
         except TypeError as err:

@@ -50,7 +50,7 @@ from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._mip import BuildTimeout
 from skassign.utils._param_validation import Interval, StrOptions
-from skassign.utils._random import child_rng, child_seed
+from skassign.utils._random import child_seed
 from skassign.utils._solver import DIRECT_SCIP, SolveOutcome, check_solver
 
 __all__ = ["OptimalBalance"]
@@ -133,10 +133,8 @@ class OptimalBalance(BaseSolverDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible. Each group's moments are averages
-        over its own size.
+    %(group_sizes)s
+        Each group's moments are averages over its own size.
     rho : float, default=0.5
         Weight of the second moments against the means. ``rho=0`` balances
         the means only.
@@ -151,8 +149,8 @@ class OptimalBalance(BaseSolverDesign):
         heuristic alone. ``"auto"`` takes the exact path when the number of
         distinct assignments (identical units and interchangeable groups
         counted once) is at most about ten billion and the branch and bound
-        finishes within a million nodes (about half a second), and the ``"mip"`` path otherwise.
-        All but ``"heuristic"`` prove optimality.
+        finishes within a million nodes (about half a second), and the
+        ``"mip"`` path otherwise. All but ``"heuristic"`` prove optimality.
     %(solver)s
     %(solver_params)s
     time_limit : float or None, default=60.0
@@ -186,10 +184,7 @@ class OptimalBalance(BaseSolverDesign):
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         :func:`~skassign.metrics.moment_discrepancy` of ``labels_``.
     bound_ : float
@@ -349,7 +344,10 @@ class OptimalBalance(BaseSolverDesign):
     def _solve(self, X, sizes, fixed, rng, strata=None):
         _compile_exact()
         start = time.perf_counter()
-        heuristic_rng = child_rng(rng)
+        # The heuristic's generator (child_rng) is built when first needed:
+        # a proven optimum without identical units draws nothing from it.
+        heuristic_seed = child_seed(rng)
+        heuristic_rng = None
         seed = child_seed(rng)
         problem = _make_problem(
             X,
@@ -376,18 +374,15 @@ class OptimalBalance(BaseSolverDesign):
             )
             # Identical units at random, interchangeable groups named as the
             # solver path names them.
-            labels = _canonical_labels(
-                spread_identical(labels, problem.types, heuristic_rng), problem
-            )
+            if not complete or problem.type_counts.max(initial=0) > 1:
+                heuristic_rng = np.random.default_rng(heuristic_seed)
+                labels = spread_identical(labels, problem.types, heuristic_rng)
+            labels = _canonical_labels(labels, problem)
             if complete:
                 # The bound is the objective as the design computes it (the
                 # search's own sums may differ in the last bit).
-                labels = full(labels)
-                return labels, SolveOutcome(
-                    "optimal",
-                    self._objective(X, labels),
-                    n_nodes=n_nodes,
-                    solver=_EXACT,
+                return full(labels), SolveOutcome(
+                    "optimal", n_nodes=n_nodes, solver=_EXACT, bound_is_objective=True
                 )
             if self.method == "exact":
                 # The first leaf comes after n nodes: a deadline leaves one.
@@ -416,6 +411,8 @@ class OptimalBalance(BaseSolverDesign):
         heuristic_deadline = deadline
         if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
+        if heuristic_rng is None:
+            heuristic_rng = np.random.default_rng(heuristic_seed)
         warm = _random_labels(problem.caps, heuristic_rng, problem)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline

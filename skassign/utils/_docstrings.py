@@ -27,6 +27,11 @@ group_sizes : array-like of int or None, default=None
     Size of every group, summing to the number of units. ``None`` makes
     the sizes as equal as possible; which groups get an extra unit is
     drawn from ``random_state``.""",
+    "fitted_labels": """\
+labels_ : ndarray of shape (n_samples,), dtype int64
+    Group of each fitted unit.
+group_sizes_ : ndarray of shape (n_groups,), dtype int64
+    Size of every group.""",
     "fitted_features": """\
 n_features_in_ : int
     Number of covariates seen in ``fit``.
