@@ -1,14 +1,15 @@
 """``skassign compare``: compare designs on the units of a CSV file.
 
-Kept apart from ``_cli.py`` (which only registers the sub-command) so that
-the command line's other sub-commands and this one change independently.
+``_cli.py`` only registers the sub-command; reading the CSV file and the
+preprocessing in front of the designs are those of ``skassign assign``.
 """
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
+
+from skassign._cli_assign import _assign_pipeline, _new_design, _parse_param, _write_csv
+from skassign._cli_input import _covariate_columns, _InputError, _read_csv
 
 __all__ = ["add_compare_parser"]
 
@@ -37,24 +38,13 @@ class _OnCovariates:
 
 def _parse_design(text):
     """``NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` -> (label, design)."""
-    from skassign._cli import _InputError, _parse_param, _resolve_design
-
     name, _, params_text = text.partition(":")
-    cls = _resolve_design(name.strip())
-    design = cls()
-    valid = design.get_params()
     params = dict(_parse_param(part) for part in params_text.split(",") if part.strip())
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise _InputError(
-            f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters are "
-            f"{', '.join(sorted(valid))}."
-        )
+    design = _new_design(name.strip(), params)
     return text.strip(), design.set_params(**params)
 
 
 def _outcome(args, frame, numeric):
-    from skassign._cli import _InputError
     from skassign.simulation import LinearOutcome, PoissonOutcome, TumorGrowthOutcome
 
     if args.outcome == "tumor":
@@ -95,12 +85,6 @@ def _test(args, design):
 
 
 def _run_compare(args, out):
-    from skassign._cli import (
-        _assign_pipeline,
-        _covariate_columns,
-        _InputError,
-        _read_csv,
-    )
     from skassign.simulation import compare_designs
 
     frame, _ = _read_csv(args.input)
@@ -130,18 +114,7 @@ def _run_compare(args, out):
         progress=args.progress,
     )
     text = table.to_csv(index=False, float_format="%.6g")
-    if args.output in (None, "-"):
-        sys.stdout.write(text)
-        report = sys.stderr
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        except OSError as err:
-            raise _InputError(
-                f"cannot write {args.output!r}: {err.strerror}."
-            ) from None
-        report = out
+    report = _write_csv(text, args.output, out)
     print(
         f"compared {len(designs)} design(s) over {args.n_experiments} simulated "
         f"experiments of the {frame.shape[0]} units in {args.input} "

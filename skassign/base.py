@@ -104,7 +104,7 @@ class DesignMixin:
 
         Parameters
         ----------
-        %(X_units)s
+        %(design_X_y)s
         **fit_params : dict
             Passed to ``fit`` (for example ``fixed_labels``).
 
@@ -184,7 +184,7 @@ class BaseDesign(
 
         Parameters
         ----------
-        %(X_units)s
+        %(design_X_y)s
         fixed_labels : array-like of shape (n_samples,), default=None
             Partial assignment: the group of units already assigned and
             ``-1`` (or NaN/None) for units to assign. Fixed units keep their

@@ -18,12 +18,16 @@ these counts form a tiny integer program, solved here exactly with SCIP:
   cages reaches exactly that many (so for one keep-separate variable the
   model is exact);
 * ``t[b, c] >= (N - E)^2``, written as the chords of the parabola between
-  consecutive integers, which equal it at every integer ``N``.
+  consecutive integers, which equal it at every integer ``N``;
+* with strata, the units of every stratum in every batch lie between the
+  bounds of :meth:`~skassign.utils._strata.Strata.bounds` (its share rounded
+  down or up): a hard constraint, whatever the cages are made of.
 
 The priorities are solved in turn, each stage keeping the optimum of the
 previous ones: size slack (only with ``strict=False``), then keep-separate
-violations, then OSAT, then the distance of the cages from the ideal size.
-Every layout meeting the hard constraints gives a feasible point of the
+violations, then OSAT, then (with strata) the distance of the strata's
+counts from their proportional shares, then the distance of the cages from
+the ideal size. Every layout meeting the hard constraints gives a feasible point of the
 model, so the OSAT optimum is a lower bound on the OSAT score of every such
 layout with the same number of violations, and the realisation reaches it.
 """
@@ -36,7 +40,7 @@ from skassign.exceptions import InfeasibleDesignError
 from skassign.utils._random import child_seed
 from skassign.utils._solver import import_pyscipopt
 
-__all__ = ["CountModel", "realise_counts", "solve_transport"]
+__all__ = ["CountModel", "solve_transport"]
 
 
 class CountModel:
@@ -62,6 +66,9 @@ class CountModel:
         Whether cage sizes outside ``[n_min, n_max]`` are forbidden.
     osat : bool
         Whether the OSAT stage is solved.
+    strata : Strata or None
+        Strata whose counts per batch are held within
+        :meth:`~skassign.utils._strata.Strata.bounds` (``None``: no strata).
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class CountModel:
         cage_sizes=None,
         strict=True,
         osat=True,
+        strata=None,
     ):
         self.cells = cells
         self.groups = groups
@@ -86,9 +94,13 @@ class CountModel:
         self.cage_sizes = cage_sizes
         self.strict = strict
         self.osat = osat
+        self.strata = strata
         n_batches = capacities.shape[0]
         group_codes = groups if groups is not None else np.zeros_like(cells)
-        keys = np.column_stack([group_codes, cells, separate])
+        keys = [group_codes, cells, separate]
+        if strata is not None:
+            keys.append(strata.codes)
+        keys = np.column_stack(keys)
         self.atom_keys, self.atom_of = np.unique(keys, axis=0, return_inverse=True)
         self.atom_of = self.atom_of.reshape(-1)
         n_atoms = self.atom_keys.shape[0]
@@ -111,8 +123,70 @@ class CountModel:
         k : ndarray of shape (n_groups, n_batches), int64 or None
         stages : dict
             Optimal value of every stage (``"size_slack"``, ``"violations"``,
-            ``"osat"``, ``"ideal"``), with the OSAT dual bound as
+            ``"osat"``, ``"strata"``, ``"ideal"``), with the OSAT dual bound as
             ``"osat_bound"`` and SCIP's status per stage.
+        """
+        model, x = self._base_model(rng, time_limit)
+        objectives = []
+        k = None
+        if self.groups is not None:
+            k, size_slack, violations, ideal_dev = self._cage_constraints(model, x)
+            if size_slack is not None:
+                objectives.append(("size_slack", size_slack))
+            if violations is not None:
+                objectives.append(("violations", violations))
+        osat_expr = None
+        if self.osat and self.n_cells:
+            osat_expr = self._osat_expression(model, x)
+            objectives.append(("osat", osat_expr))
+        if self.strata is not None:
+            objectives.append(("strata", self._strata_deviation(model, x)))
+        if self.groups is not None:
+            objectives.append(("ideal", ideal_dev))
+        stages = {}
+        variables = [x] if k is None else [x, k]
+        result = None
+        for name, expr in objectives:
+            model.setObjective(expr, "minimize")
+            model.optimize()
+            status = model.getStatus()
+            stages[f"{name}_status"] = status
+            if model.getNSols() == 0:
+                if status == "infeasible":
+                    raise InfeasibleDesignError(self._infeasible_message(rng))
+                raise InfeasibleDesignError(
+                    f"The count model found no layout ({status}); raise time_limit."
+                )
+            value = float(model.getObjVal())
+            stages[name] = value
+            if name == "osat":
+                stages["osat_bound"] = float(model.getDualbound())
+            result = [
+                np.rint(np.asarray(model.getVal(v), dtype=np.float64)).astype(np.int64)
+                for v in variables
+            ]
+            model.freeTransform()
+            if name in ("osat", "strata"):
+                model.addCons(expr <= value + 1e-7 * max(1.0, value))
+            else:
+                model.addCons(expr <= round(value))
+        if result is None:
+            model.setObjective(0, "minimize")
+            model.optimize()
+            if model.getNSols() == 0:
+                raise InfeasibleDesignError(self._infeasible_message(rng))
+            result = [
+                np.rint(np.asarray(model.getVal(v), dtype=np.float64)).astype(np.int64)
+                for v in variables
+            ]
+        counts = result[0]
+        cages = result[1] if k is not None else None
+        return counts, cages, stages
+
+    def _base_model(self, rng, time_limit=None, strata_rows=None):
+        """SCIP model with the counts ``x``, their totals and the strata rows.
+
+        ``strata_rows``: the strata whose bounds are imposed (all by default).
         """
         ps = import_pyscipopt()
         model = ps.Model()
@@ -136,59 +210,48 @@ class CountModel:
             model.addMatrixCons(totals == self.capacities)
         else:
             model.addMatrixCons(totals <= self.capacities)
-        objectives = []
-        k = None
+        if self.strata is not None:
+            low, high = self.strata.bounds()
+            atom_stratum = self.atom_keys[:, -1]
+            if strata_rows is None:
+                strata_rows = range(self.strata.n_strata)
+            for h in strata_rows:
+                members = np.flatnonzero(atom_stratum == h)
+                for b in range(n_batches):
+                    units = ps_sum(x[a, b] for a in members)
+                    model.addCons(units >= int(low[h, b]))
+                    model.addCons(units <= int(high[h, b]))
+        return model, x
+
+    def _strata_deviation(self, model, x):
+        """Add ``|units of stratum h in batch b - share|``; return their sum.
+
+        Among the layouts that are best on the earlier stages, the strata are
+        then spread as close to their proportional shares as the bounds and
+        cages allow (a stratum of 10 over two batches of 30 and 29 units
+        goes 5/5 rather than 6/4).
+        """
+        share = self.strata.share
+        atom_stratum = self.atom_keys[:, -1]
+        total = 0
+        for h in range(self.strata.n_strata):
+            members = np.flatnonzero(atom_stratum == h)
+            for b in range(self.capacities.shape[0]):
+                units = ps_sum(x[a, b] for a in members)
+                dev = model.addVar(lb=0.0)
+                model.addCons(dev >= units - float(share[h, b]))
+                model.addCons(dev >= float(share[h, b]) - units)
+                total = total + dev
+        return total
+
+    def _feasible(self, rng, strata_rows):
+        """Whether the hard constraints hold together with these strata rows."""
+        model, x = self._base_model(rng, strata_rows=strata_rows)
         if self.groups is not None:
-            k, size_slack, violations, ideal_dev = self._cage_constraints(model, x)
-            if size_slack is not None:
-                objectives.append(("size_slack", size_slack))
-            if violations is not None:
-                objectives.append(("violations", violations))
-        osat_expr = None
-        if self.osat and self.n_cells:
-            osat_expr = self._osat_expression(model, x)
-            objectives.append(("osat", osat_expr))
-        if self.groups is not None:
-            objectives.append(("ideal", ideal_dev))
-        stages = {}
-        variables = [x] if k is None else [x, k]
-        result = None
-        for name, expr in objectives:
-            model.setObjective(expr, "minimize")
-            model.optimize()
-            status = model.getStatus()
-            stages[f"{name}_status"] = status
-            if model.getNSols() == 0:
-                if status == "infeasible":
-                    raise InfeasibleDesignError(self._infeasible_message())
-                raise InfeasibleDesignError(
-                    f"The count model found no layout ({status}); raise time_limit."
-                )
-            value = float(model.getObjVal())
-            stages[name] = value
-            if name == "osat":
-                stages["osat_bound"] = float(model.getDualbound())
-            result = [
-                np.rint(np.asarray(model.getVal(v), dtype=np.float64)).astype(np.int64)
-                for v in variables
-            ]
-            model.freeTransform()
-            if name == "osat":
-                model.addCons(expr <= value + 1e-7 * max(1.0, value))
-            else:
-                model.addCons(expr <= round(value))
-        if result is None:
-            model.setObjective(0, "minimize")
-            model.optimize()
-            if model.getNSols() == 0:
-                raise InfeasibleDesignError(self._infeasible_message())
-            result = [
-                np.rint(np.asarray(model.getVal(v), dtype=np.float64)).astype(np.int64)
-                for v in variables
-            ]
-        counts = result[0]
-        cages = result[1] if k is not None else None
-        return counts, cages, stages
+            self._cage_constraints(model, x)
+        model.setObjective(0, "minimize")
+        model.optimize()
+        return model.getNSols() > 0
 
     def _osat_expression(self, model, x):
         """Add ``t[b, c] >= (N_bc - E_bc)^2`` by chords; return ``sum t``."""
@@ -261,8 +324,10 @@ class CountModel:
             violations = None
         return k, (slack if has_slack else None), violations, ideal
 
-    def _infeasible_message(self):
+    def _infeasible_message(self, rng):
         """Name the constraint that no layout can meet, with its units."""
+        if self.strata is not None and self._feasible(rng, []):
+            return self._strata_message(rng)
         if self.groups is not None and self.strict:
             n_min, _, n_max = self.cage_sizes
             for g in range(int(self.groups.max()) + 1):
@@ -289,6 +354,45 @@ class CountModel:
             "with the fixed units."
         )
 
+    def _strata_message(self, rng):
+        """Name a stratum whose even spread the cages (or fixed units) forbid."""
+        strata = self.strata
+        low, high = strata.bounds()
+        culprits = [h for h in range(strata.n_strata) if not self._feasible(rng, [h])]
+        cages = ""
+        if self.groups is not None:
+            n_min, _, n_max = self.cage_sizes
+            cages = f" in cages of {n_min} to {n_max} units"
+        if not culprits:
+            names = [str(name) for name in strata.names]
+            return (
+                f"The strata {names} cannot all be spread evenly over the "
+                f"batches{cages} at once, though each one alone can. Use "
+                "strict=False, other subgroup_sizes, other batch sizes or "
+                "coarser strata."
+            )
+        h = culprits[0]
+        units = np.flatnonzero(strata.codes == h)
+        spread = ", ".join(
+            f"{int(lo)}" if lo == hi else f"{int(lo)}-{int(hi)}"
+            for lo, hi in zip(low[h], high[h], strict=True)
+        )
+        groups = ""
+        if self.groups is not None and self.groups.max() > 0:
+            shared = np.unique(self.groups[units])
+            groups = (
+                f" Its units sit in the keep_together groups of units "
+                f"{[np.flatnonzero(self.groups == g).tolist() for g in shared]}."
+            )
+        return (
+            f"Stratum {strata.names[h]!r} ({units.size} units: {units.tolist()}) "
+            f"cannot be spread evenly over the batches{cages}: an even spread "
+            f"puts [{spread}] of its units in the batches of sizes "
+            f"{self.capacities.tolist()}, which no layout meeting the cage "
+            f"constraints does.{groups} Use strict=False, other "
+            "subgroup_sizes, other batch sizes, or leave the strata out."
+        )
+
 
 def ps_sum(terms):
     """Sum of PySCIPOpt expressions (0 for none)."""
@@ -296,110 +400,6 @@ def ps_sum(terms):
     for term in terms:
         total = total + term
     return total
-
-
-def realise_counts(model, counts, cages, rng):
-    """Units for the counts: batch of every unit and cage of every unit.
-
-    Within every atom the free units are drawn at random for every batch's
-    free count. Within every group and batch, units are sorted by their
-    first keep-separate value (values in random order, ties at random) and
-    dealt round-robin over the ``k`` cages, which reaches the fewest
-    duplicates of that value and cage sizes differing by at most one.
-
-    Returns
-    -------
-    labels : ndarray of shape (n_units,), int64
-    cage_of : ndarray of shape (n_units,), int64
-        Cage of every unit (numbered ``0..``, in order of group and batch), or
-        ``-1`` everywhere without cages.
-    """
-    n_units = model.cells.shape[0]
-    labels = model.fixed.copy()
-    n_atoms, n_batches = counts.shape
-    order = np.argsort(model.atom_of, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(model.atom_size)])
-    for a in range(n_atoms):
-        units = order[bounds[a] : bounds[a + 1]]
-        free = units[model.fixed[units] < 0]
-        need = counts[a] - model.atom_fixed[a]
-        slots = np.repeat(np.arange(n_batches, dtype=np.int64), need)
-        labels[free] = slots[rng.permutation(free.size)]
-    cage_of = np.full(n_units, -1, dtype=np.int64)
-    if cages is None:
-        return labels, cage_of
-    next_cage = 0
-    sep = model.separate
-    for g in range(cages.shape[0]):
-        for b in range(n_batches):
-            n_cages = int(cages[g, b])
-            units = np.flatnonzero((model.groups == g) & (labels == b))
-            if units.size == 0:
-                continue
-            if sep.shape[1]:
-                values = sep[units, 0]
-                distinct = np.unique(values)
-                rank = np.empty(int(distinct.max()) + 2, dtype=np.int64)
-                rank[distinct + 1] = rng.permutation(distinct.size)
-                # Missing values (-1) are spread like a value of their own.
-                key = rank[values + 1] * units.size + rng.permutation(units.size)
-                units = units[np.argsort(key)]
-            else:
-                units = units[rng.permutation(units.size)]
-            slot = np.arange(units.size) % n_cages
-            cage_ids = next_cage + rng.permutation(n_cages)
-            cage_of[units] = cage_ids[slot]
-            next_cage += n_cages
-    if sep.shape[1] > 1:
-        _repair_separation(cage_of, sep, model.groups * n_batches + labels, rng)
-    return labels, cage_of
-
-
-def count_duplicates(cage_of, sep):
-    """Keep-separate violations: units sharing a cage and a value, per variable.
-
-    A cage with ``r`` units of one value adds ``r - 1`` (designit's count of
-    duplicated value/cage pairs); missing values (``-1``) never count.
-    """
-    total = 0
-    caged = cage_of >= 0
-    for v in range(sep.shape[1]):
-        ok = caged & (sep[:, v] >= 0)
-        if not ok.any():
-            continue
-        pairs = np.column_stack([cage_of[ok], sep[ok, v]])
-        n_distinct = np.unique(pairs, axis=0).shape[0]
-        total += int(ok.sum()) - n_distinct
-    return total
-
-
-def _repair_separation(cage_of, sep, compartment, rng, n_rounds=20):
-    """Swap units between cages of one group and batch to cut duplicates.
-
-    Used with several keep-separate variables, where round-robin dealing on
-    the first one does not settle the others.
-    """
-    n_units = cage_of.shape[0]
-    best = count_duplicates(cage_of, sep)
-    for _ in range(n_rounds):
-        if best == 0:
-            return
-        improved = False
-        for i in rng.permutation(n_units):
-            if cage_of[i] < 0:
-                continue
-            for j in rng.permutation(n_units):
-                if compartment[j] != compartment[i] or cage_of[j] == cage_of[i]:
-                    continue
-                cage_of[i], cage_of[j] = cage_of[j], cage_of[i]
-                value = count_duplicates(cage_of, sep)
-                if value < best:
-                    best = value
-                    improved = True
-                    break
-                cage_of[i], cage_of[j] = cage_of[j], cage_of[i]
-        if not improved:
-            return
 
 
 def solve_transport(model, rng):

@@ -13,15 +13,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skassign.base import BaseDesign
-from skassign.designs._batch_counts import (
-    CountModel,
-    count_duplicates,
-    realise_counts,
-    solve_transport,
-)
-from skassign.designs._batch_optimise import LayoutSearchMixin
+from skassign.designs._batch_counts import CountModel, solve_transport
+from skassign.designs._batch_optimise import LayoutSearchMixin, LayoutUnits
 from skassign.designs._batch_plates import PlatePositionsMixin
 from skassign.designs._batch_prepare import LayoutInputMixin
+from skassign.designs._batch_realise import count_duplicates, realise_counts
 from skassign.designs._batch_search import (
     LayoutSearch,
 )
@@ -317,8 +313,14 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
             index), or the name of a column of ``X`` holding them (taken out
             of the covariates). Every stratum is spread over the batches as
             evenly as the capacities allow, as a hard constraint; the layout
-            is optimised by exchanges within strata. Strata need batches
-            filled exactly and no cages (``ValueError`` otherwise).
+            is optimised by exchanges within strata. With cages, the cages
+            keep their constraints and may mix strata; the strata counts
+            join the exact count model, and a stratum that no layout of
+            such cages can spread evenly raises ``InfeasibleDesignError``
+            naming it. A strata column that ``keep_together``,
+            ``keep_separate`` or ``balance`` also names stays a column of
+            the covariates. Strata need batches filled exactly
+            (``ValueError`` otherwise).
 
         Returns
         -------
@@ -328,6 +330,9 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         start = time.perf_counter()
         X_in = X
         X, strata, self._strata_column = split_strata_column(X, strata)
+        if self._strata_column in self._constraint_columns():
+            # The constraints or scores use the strata column too: keep it.
+            X, self._strata_column = X_in, None
         frame = self._validate_X(X, reset=True)
         n_samples = frame.shape[0]
         rng = check_random_state(self.random_state)
@@ -361,11 +366,6 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
                     f"({int(capacities.sum())} places) must equal the number of "
                     f"units ({n_samples})."
                 )
-            if self.keep_together is not None or self.subgroup_sizes is not None:
-                raise ValueError(
-                    "BatchLayout does not support strata together with cages "
-                    "(keep_together or subgroup_sizes)."
-                )
             codes, strata_names = check_strata(strata, X_in, n_samples)
             strata = make_strata(codes, strata_names, capacities, fixed, rng)
         labels = self._assign(frame, capacities, fixed, rng, exact=exact, strata=strata)
@@ -375,7 +375,9 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         if np.any(fixed >= 0):
             self._fit_params["fixed_labels"] = fixed
         if strata is not None:
-            self._fit_params["strata"] = self._strata_column or strata.codes
+            self._fit_params["strata"] = (
+                strata.codes if self._strata_column is None else self._strata_column
+            )
         self.labels_ = labels
         self.group_sizes_ = np.bincount(labels, minlength=n_batches).astype(np.int64)
         self.capacities_ = capacities.astype(np.int64)
@@ -389,9 +391,13 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         """Lay out the units; set the score, cage and search attributes.
 
         ``sizes`` are the batch capacities, filled exactly when ``exact``.
-        Given ``strata`` (no cages, exact filling), the search starts from a
-        random layout meeting ``strata.counts`` and exchanges units only
-        within a stratum; the OSAT bound is the unstratified optimum.
+        Given ``strata`` (exact filling) without cages, the search starts
+        from a random layout meeting ``strata.counts`` and exchanges units
+        only within a stratum; the OSAT bound is the unstratified optimum.
+        With cages, the count model holds every stratum within its bounds
+        (:meth:`~skassign.utils._strata.Strata.bounds`) beside the cage
+        constraints, and the search exchanges units of one keep-together
+        group and one stratum.
         """
         frame, capacities, n_samples = X, sizes, X.shape[0]
         spec = self._columns(frame)
@@ -402,7 +408,7 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         )
         scores = spec["scores"]
         use_osat = "osat" in scores
-        if strata is not None:
+        if strata is not None and groups is None:
             labels = strata.draw(fixed, rng)
             cage_of = np.full(n_samples, -1, dtype=np.int64)
             osat_bound = 0.0
@@ -429,6 +435,7 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
                 cage_sizes=cage_sizes,
                 strict=self.strict,
                 osat=use_osat,
+                strata=strata,
             )
             if groups is None:
                 counts, value = solve_transport(model, rng)
@@ -444,19 +451,11 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
             cage_of = np.full(n_samples, -1, dtype=np.int64)
             osat_bound = 0.0
             self.count_stages_ = {}
+        units = LayoutUnits(
+            frame, spec, cells, capacities, groups, separate, exact, fixed
+        )
         labels, cage_of, search = self._search(
-            frame,
-            spec,
-            cells,
-            labels,
-            cage_of,
-            separate,
-            capacities,
-            exact,
-            fixed,
-            osat_bound,
-            rng,
-            strata=strata,
+            units, labels, cage_of, osat_bound, rng, strata=strata
         )
         self.subgroups_ = _renumber(cage_of)
         self.n_violations_ = count_duplicates(self.subgroups_, separate)
@@ -467,6 +466,13 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         self.n_iter_ = search["n_iter"]
         self.status_ = search["status"]
         return labels.astype(np.int64)
+
+    def _constraint_columns(self):
+        """Columns that the constraints or ``balance`` name."""
+        names = []
+        for value in (self.keep_together, self.keep_separate, self.balance):
+            names += [value] if isinstance(value, str) else list(value or ())
+        return names
 
     def _batches(self, n_samples):
         """Capacities, whether batches fill exactly, names, locations table."""
@@ -521,9 +527,8 @@ class BatchLayout(LayoutInputMixin, LayoutSearchMixin, PlatePositionsMixin, Base
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             cells = self._cells(frame, spec)
-        problems = self._problems(
-            frame, spec, cells, labels.copy(), None, self.capacities_, labels.size, 0.0
-        )
+        units = LayoutUnits(frame, spec, cells, self.capacities_)
+        problems = self._problems(units, labels.copy(), labels.size, 0.0)
         combined = LayoutSearch(
             labels.copy(),
             None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from skassign.designs._batch_search import (
     CallableProblem,
@@ -16,23 +19,52 @@ from skassign.designs._batch_search import (
 from skassign.metrics._layout import whiten
 
 
+@dataclass
+class LayoutUnits:
+    """The units and batches of one layout problem, as the search stage sees them.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The covariates (normalised by ``_validate_X``).
+    spec : dict
+        Columns of every constraint and score (``_columns``).
+    cells : ndarray of shape (n_samples,)
+        OSAT cell of every unit (``-1``: not scored).
+    capacities : ndarray of shape (n_batches,)
+        Places of every batch.
+    groups : ndarray of shape (n_samples,) or None
+        Keep-together group of every unit (``None``: no cages).
+    separate : ndarray of shape (n_samples, n_sep)
+        Keep-separate value codes.
+    exact : bool
+        Whether every batch is filled exactly.
+    fixed : ndarray of shape (n_samples,)
+        Fixed batch of every unit, ``-1`` if free.
+    """
+
+    frame: pd.DataFrame
+    spec: dict
+    cells: np.ndarray
+    capacities: np.ndarray
+    groups: np.ndarray | None = None
+    separate: np.ndarray | None = None
+    exact: bool = True
+    fixed: np.ndarray | None = None
+
+    @property
+    def n_samples(self):
+        return self.frame.shape[0]
+
+
 class LayoutSearchMixin:
     """The search stage of BatchLayout (after the count model)."""
 
     # ----------------------------------------------------------------- search
-    def _problems(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        expected_shape,
-        capacities,
-        n_slots,
-        osat_bound,
-    ):
+    def _problems(self, units, labels, n_slots, osat_bound):
         """One problem per score, over the slots (units then empty places)."""
-        n_samples = frame.shape[0]
+        frame, spec, cells = units.frame, units.spec, units.cells
+        capacities, n_samples = units.capacities, units.n_samples
         problems = []
         for item in spec["scores"]:
             if item == "osat":
@@ -58,26 +90,15 @@ class LayoutSearchMixin:
                 problems.append(CallableProblem(labels, item, frame, n_samples, name))
         return problems
 
-    def _search(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        cage_of,
-        separate,
-        capacities,
-        exact,
-        fixed,
-        osat_bound,
-        rng,
-        strata=None,
-    ):
-        n_samples = frame.shape[0]
-        scores = spec["scores"]
+    def _search(self, units, labels, cage_of, osat_bound, rng, strata=None):
+        n_samples, scores = units.n_samples, units.spec["scores"]
+        cells, separate, fixed = units.cells, units.separate, units.fixed
+        capacities, exact = units.capacities, units.exact
         caged = np.any(cage_of >= 0)
-        # Under strata the start is random: OSAT is searched, not settled.
-        only_osat = scores == ["osat"] and strata is None
+        # Under strata without cages the start is random: OSAT is searched,
+        # not settled. With cages the count model settles it under the strata.
+        settled = strata is None or caged
+        only_osat = scores == ["osat"] and settled
         n_empty = 0 if (exact or caged) else int(capacities.sum() - n_samples)
         n_slots = n_samples + n_empty
         slot_labels = np.concatenate(
@@ -91,13 +112,17 @@ class LayoutSearchMixin:
             self.aggregate == "lexicographic"
             and scores[0] == "osat"
             and len(scores) > 1
-            and strata is None
+            and settled
         )
         # Move classes: which slots may exchange places.
         classes = np.full(n_slots, -1, dtype=np.int64)
         free = np.concatenate([fixed < 0, np.ones(n_empty, dtype=bool)])
         if caged:
-            groups, _ = self._cage_codes(frame, spec)
+            groups = units.groups
+            if strata is not None:
+                # Exchanges within a group and a stratum keep both counts.
+                pairs = groups * strata.n_strata + strata.codes
+                groups = np.unique(pairs, return_inverse=True)[1].reshape(-1)
             classes[:n_samples] = np.where(fixed < 0, groups, -1)
         elif strata is not None:
             # Exchanges within a stratum keep its counts per batch.
@@ -111,9 +136,7 @@ class LayoutSearchMixin:
             classes[free] = 0
 
         def make(batch_labels, cage_labels, scales=None):
-            problems = self._problems(
-                frame, spec, cells, batch_labels, None, capacities, n_slots, osat_bound
-            )
+            problems = self._problems(units, batch_labels, n_slots, osat_bound)
             guards = []
             if caged and separate.shape[1]:
                 # Keep-separate is held at the proven minimum of violations.
@@ -134,15 +157,7 @@ class LayoutSearchMixin:
         n_searched = len(scores) - (1 if lexicographic_osat else 0)
         if self.autoscale and n_searched > 1:
             scales = self._autoscale(
-                frame,
-                spec,
-                cells,
-                slot_labels,
-                slot_cages,
-                classes,
-                capacities,
-                n_slots,
-                rng,
+                units, slot_labels, slot_cages, classes, n_slots, rng
             )
         search = make(slot_labels.copy(), slot_cages.copy() if caged else None, scales)
         if only_osat or self.iterations == 0:
@@ -177,16 +192,7 @@ class LayoutSearchMixin:
             best_labels, best_cages = problem.split(best)
             if best_cages is None:
                 best_cages = slot_cages
-        final = self._problems(
-            frame,
-            spec,
-            cells,
-            best_labels.copy(),
-            None,
-            capacities,
-            n_slots,
-            osat_bound,
-        )
+        final = self._problems(units, best_labels.copy(), n_slots, osat_bound)
         values = {}
         for item, problem in zip(scores, final, strict=True):
             values[problem.name if not callable(item) else problem.name] = (
@@ -215,19 +221,7 @@ class LayoutSearchMixin:
             },
         )
 
-    def _autoscale(
-        self,
-        frame,
-        spec,
-        cells,
-        labels,
-        cages,
-        classes,
-        capacities,
-        n_slots,
-        rng,
-        n_random=200,
-    ):
+    def _autoscale(self, units, labels, cages, classes, n_slots, rng, n_random=200):
         """Mean and standard deviation of every score over random layouts."""
         draws = []
         for _ in range(n_random):
@@ -235,12 +229,10 @@ class LayoutSearchMixin:
             for c in np.unique(classes[classes >= 0]):
                 members = np.flatnonzero(classes == c)
                 trial[members] = trial[members[rng.permutation(members.size)]]
-            problems = self._problems(
-                frame, spec, cells, trial, None, capacities, n_slots, 0.0
-            )
+            problems = self._problems(units, trial, n_slots, 0.0)
             draws.append([p.objective for p in problems])
         draws = np.asarray(draws)
-        if self.aggregate == "lexicographic" and spec["scores"][0] == "osat":
+        if self.aggregate == "lexicographic" and units.spec["scores"][0] == "osat":
             draws = draws[:, 1:]
         scales = []
         for column in draws.T:

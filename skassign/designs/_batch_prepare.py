@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-from skassign.metrics._layout import encode_cells
+from skassign.metrics._layout import encode_cells, osat_cells
 
 _NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "decimal"}
 
@@ -190,15 +189,7 @@ class LayoutInputMixin:
             else:
                 columns[name] = frame[name]
         table = pd.DataFrame(columns, index=frame.index)
-        cells, _ = encode_cells(table)
-        n_missing = int(np.sum(cells < 0))
-        if n_missing:
-            warnings.warn(
-                f"{n_missing} units have a missing balance feature; they are "
-                "left out of the OSAT score.",
-                UserWarning,
-                stacklevel=3,
-            )
+        cells, _ = osat_cells(table, what="balance feature", stacklevel=3)
         if np.all(cells < 0):
             raise ValueError("Every unit has a missing balance feature.")
         return cells

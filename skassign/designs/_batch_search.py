@@ -335,9 +335,11 @@ class LayoutSearch:
         centre, spread = self.scales[k]
         return (value - centre) / spread
 
-    @property
-    def objective(self):
-        values = [self.scaled(k, p.objective) for k, p in enumerate(self.problems)]
+    def _combine(self, attribute):
+        """Combine the scaled scores' ``objective`` or ``lower_bound``."""
+        values = [
+            self.scaled(k, getattr(p, attribute)) for k, p in enumerate(self.problems)
+        ]
         if self.aggregate == "worst":
             return max(values)
         if self.aggregate == "lexicographic":
@@ -345,13 +347,12 @@ class LayoutSearch:
         return float(sum(values))
 
     @property
+    def objective(self):
+        return self._combine("objective")
+
+    @property
     def lower_bound(self):
-        bounds = [self.scaled(k, p.lower_bound) for k, p in enumerate(self.problems)]
-        if self.aggregate == "worst":
-            return max(bounds)
-        if self.aggregate == "lexicographic":
-            return bounds[0]
-        return float(sum(bounds))
+        return self._combine("lower_bound")
 
     def propose(self, rng):
         i = self.movable[rng.randint(self.movable.size)]

@@ -32,19 +32,14 @@ class CompleteRandomization(BaseDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible; which groups get an extra unit is
-        random.
+    %(group_sizes)s
+        Which groups get an extra unit is random.
     random_state : int, RandomState instance or None, default=None
         Seed of the assignment.
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units) of
         the assignment, for comparison with other designs.
@@ -93,9 +88,7 @@ class BlockRandomization(BaseDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible.
+    %(group_sizes)s
     n_strata : int or None, default=None
         Number of k-means strata when ``strata`` is not given to ``fit``.
         ``None`` uses ``n_samples // (2 * n_groups)`` (at least 1), so that a
@@ -106,14 +99,11 @@ class BlockRandomization(BaseDesign):
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
+    %(fitted_labels)s
     strata_ : ndarray of shape (n_samples,), dtype int64
         Stratum of each unit, ``0..n_strata_-1``.
     n_strata_ : int
         Number of strata used.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
     objective_ : float
         Largest pairwise Mahalanobis imbalance (covariance of all units).
     %(fitted_features)s
@@ -149,16 +139,14 @@ class BlockRandomization(BaseDesign):
         self.n_strata = n_strata
         self.random_state = random_state
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, strata=None, fixed_labels=None):
         """Assign the units of ``X`` to groups, randomising within strata.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
+        %(design_X_y)s
         strata : str or array-like of shape (n_samples,), default=None
             Stratum of every unit (any hashable values; a pandas Series is
             aligned with ``X`` by index), or the name of a column of the

@@ -137,9 +137,7 @@ class MinMSE(BaseDesign):
     n_groups : int, default=2
         Number of groups: the control (arm 0) and ``n_groups - 1`` treated
         arms (the R argument ``n_treatments`` plus one).
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible.
+    %(group_sizes)s
     weights : array-like, default=None
         Importance of the treated arms (the R argument ``mse_weights``), of
         shape ``(n_groups - 1,)`` or ``(n_outcomes, n_groups - 1)``. A

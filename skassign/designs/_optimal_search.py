@@ -23,6 +23,7 @@ from skassign.designs._optimal_problem import (
     _pair_indices,
     _random_labels,
 )
+from skassign.utils._docstrings import fill_doc
 
 # Work of one neighbourhood scan of the tabu search, in moment differences
 # (see _neighbourhood; about 1.4 ns each on one core): the largest scan, about
@@ -55,8 +56,11 @@ _TABU_PER_UNIT = {False: 10000, True: 0}
 # moves, the largest number of moment columns for which it is on by default
 # (with at least three groups: two groups are served better by the tabu
 # search and the two-group model), and the nearest candidates kept per
-# half-subset.
-_EXCHANGE_ITER = 400
+# half-subset. 2000 moves of 26 units take about 6 s on one core; on
+# bench_optimal_balance.py's 40-1-4 (time_limit=10) 400 moves ended at
+# 5.9e-4 to 1.4e-3 over seeds, 2000 at 5.8e-4 to 9.3e-4 (best known 5.8e-4).
+# With a time_limit the moves stop at the heuristic's share of it.
+_EXCHANGE_ITER = 2000
 _EXCHANGE_MAX_COLUMNS = 2
 _EXCHANGE_NEIGHBOURS = 3
 # Consecutive moves without improvement, per pair of groups, after which the
@@ -120,6 +124,7 @@ def _tenure_bounds(n_free, n_cols):
     return low, low + 2 + int(long * n_free)
 
 
+@fill_doc
 def _tabu_search(problem, labels, rng, n_iter, deadline=None):
     """Swap-based tabu search on the largest pairwise moment discrepancy.
 
@@ -137,10 +142,7 @@ def _tabu_search(problem, labels, rng, n_iter, deadline=None):
 
     Parameters
     ----------
-    problem : _Problem
-        The problem.
-    labels : ndarray of shape (n_free,)
-        Starting labels of the free units (honouring the capacities).
+    %(search_start)s
     rng : numpy.random.Generator
         Source of randomness (samples and tabu tenures).
     n_iter : int
@@ -336,6 +338,7 @@ def _exchange_move(problem, labels, sums, p, q, rng, n_union, first, second):
     return float(scores[k]), units, to_p
 
 
+@fill_doc
 def _exchange_search(problem, labels, rng, n_iter, deadline=None):
     """Improve ``labels`` by an iterated local search re-splitting pairs of groups.
 
@@ -351,10 +354,7 @@ def _exchange_search(problem, labels, rng, n_iter, deadline=None):
 
     Parameters
     ----------
-    problem : _Problem
-        The problem.
-    labels : ndarray of shape (n_free,)
-        Starting labels of the free units (honouring the capacities).
+    %(search_start)s
     rng : numpy.random.Generator
         Source of randomness (samples, pairs and perturbations).
     n_iter : int

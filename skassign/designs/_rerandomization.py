@@ -72,9 +72,7 @@ class Rerandomization(BaseDesign):
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible.
+    %(group_sizes)s
     threshold : float or None, default=None
         Largest acceptable imbalance ``a``. Exclusive with
         ``acceptance_prob``.
@@ -89,10 +87,7 @@ class Rerandomization(BaseDesign):
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         Imbalance ``M`` of the accepted assignment (largest pairwise).
     threshold_ : float

@@ -94,47 +94,27 @@ class BootstrapTest(BaseResamplingTest):
         the arm indicators, the centred covariates ``X`` and their
         interactions), or a callable ``statistic(y_treated, y_control) ->
         float``.
-    alternative : {"two-sided", "less", "greater"}, default="two-sided"
-        Alternative hypothesis.
+    %(alternative)s
     confidence_level : float in (0, 1) or None, default=0.95
         Level of the confidence interval of each arm's additive effect;
         ``None`` skips the interval.
-    %(control)s
-    %(n_jobs)s
-    random_state : int, RandomState instance or None, default=None
-        Root seed of the resamples.
-    %(joblib_verbose)s
-    %(progress)s
+    %(test_runtime)s
 
     Attributes
     ----------
-    statistic_ : float or ndarray of shape (n_groups - 1,)
-        Observed statistic of every treated arm (a float for two arms).
-    effect_ : float or ndarray of shape (n_groups - 1,)
-        Estimated additive effect (Lin's estimate for
-        ``"regression_adjusted"``, the difference in means otherwise).
+    %(test_statistic_)s
     pvalue_ : float or ndarray of shape (n_groups - 1,)
         P-value of every treated arm.
     null_distribution_ : ndarray of shape (n_resamples,) or \
             (n_resamples, n_groups - 1)
         Bootstrap statistics.
-    confidence_interval_ : ndarray of shape (2,) or (n_groups - 1, 2) or None
-        ``(low, high)`` of every arm's additive effect (see Notes).
-    global_statistic_ : float
-        Largest statistic over the treated arms, in absolute value for
-        two-sided tests and negated for ``alternative="less"`` (so larger is
-        always more extreme).
+    %(test_interval_)s
     global_pvalue_ : float
         P-value of the global test that no arm has an effect, from the
         bootstrap distribution of the largest statistic.
     n_resamples_ : int
         Number of resamples.
-    n_groups_ : int
-        Number of arms.
-    control_ : int
-        Control arm.
-    treated_arms_ : ndarray of shape (n_groups - 1,)
-        Treated arms, in the order of the statistics.
+    %(test_arms_)s
 
     See Also
     --------

@@ -93,38 +93,23 @@ class RandomizationTest(BaseResamplingTest):
         ``"mean_difference"``, ``"t"`` (Welch), ``"regression_adjusted"``
         (Lin's estimator with the covariates ``X``), or a callable
         ``statistic(y_treated, y_control) -> float``.
-    alternative : {"two-sided", "less", "greater"}, default="two-sided"
-        Alternative hypothesis.
+    %(alternative)s
     confidence_level : float in (0, 1) or None, default=0.95
         Level of the confidence interval of each arm's additive effect and
         the level against which the attainable p-value is checked; ``None``
         skips the interval (the check then uses 0.05).
-    %(control)s
-    %(n_jobs)s
-    random_state : int, RandomState instance or None, default=None
-        Root seed of the draws.
-    %(joblib_verbose)s
-    %(progress)s
+    %(test_runtime)s
 
     Attributes
     ----------
-    statistic_ : float or ndarray of shape (n_groups - 1,)
-        Observed statistic of every treated arm (a float for two arms).
-    effect_ : float or ndarray of shape (n_groups - 1,)
-        Estimated additive effect (Lin's estimate for
-        ``"regression_adjusted"``, the difference in means otherwise).
+    %(test_statistic_)s
     pvalue_ : float or ndarray of shape (n_groups - 1,)
         P-value of every treated arm (each tests the sharp null of no effect
         of any treatment, with that arm's statistic).
     null_distribution_ : ndarray of shape (n_resamples,) or \
             (n_resamples, n_groups - 1)
         Statistics under the re-drawn assignments.
-    confidence_interval_ : ndarray of shape (2,) or (n_groups - 1, 2) or None
-        ``(low, high)`` of every arm's additive effect (see Notes).
-    global_statistic_ : float
-        Largest statistic over the treated arms, in absolute value for
-        two-sided tests and negated for ``alternative="less"`` (so larger is
-        always more extreme).
+    %(test_interval_)s
     global_pvalue_ : float
         P-value of the global sharp null, from the randomisation
         distribution of the largest statistic.
@@ -137,12 +122,7 @@ class RandomizationTest(BaseResamplingTest):
         one often).
     n_resamples_ : int
         Number of draws.
-    n_groups_ : int
-        Number of arms.
-    control_ : int
-        Control arm.
-    treated_arms_ : ndarray of shape (n_groups - 1,)
-        Treated arms, in the order of the statistics.
+    %(test_arms_)s
 
     See Also
     --------

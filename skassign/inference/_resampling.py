@@ -1,4 +1,4 @@
-"""What every resampling test shares: inputs, p-values, intervals, output.
+"""The base class of the resampling tests: inputs, p-values, intervals, output.
 
 A test compares the statistic of the observed assignment with its values on
 resampled assignments. The subclasses only say how the resamples are drawn
@@ -19,7 +19,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from skassign.inference._pvalues import _boundary, _extremeness, compute_pvalues
 from skassign.inference._statistics import STATISTICS, StatisticEvaluator
+from skassign.inference._summary import SummaryTable
 from skassign.utils._optional import import_pyplot
 from skassign.utils._param_validation import (
     HasMethods,
@@ -31,66 +33,7 @@ from skassign.utils._param_validation import (
 from skassign.utils._repr import DocLinkMixin
 from skassign.utils.validation import check_covariates, check_labels, final_step
 
-__all__ = ["BaseResamplingTest", "compute_pvalues"]
-
-# Relative tolerance of the "as or more extreme" comparison, as in
-# scipy.stats.permutation_test: statistics that are equal in exact arithmetic
-# but were summed in another order must count as ties.
-_RTOL = 100 * np.finfo(np.float64).eps
-
-
-def compute_pvalues(observed, null_distribution, alternative="two-sided"):
-    """Resampling p-values ``(1 + #{as or more extreme}) / (1 + n_resamples)``.
-
-    Two-sided: ``|T_b| >= |T_obs|`` (the optimisation-design bootstrap's
-    rule); ``"greater"``: ``T_b >= T_obs``; ``"less"``: ``T_b <= T_obs``.
-    Counting the observed value itself (the ``1 +``) keeps the p-value valid
-    for any number of resamples and never zero.
-
-    Parameters
-    ----------
-    observed : float or ndarray of shape (n_comparisons,)
-        Observed statistic(s).
-    null_distribution : ndarray of shape (n_resamples,) or \
-            (n_resamples, n_comparisons)
-        Resampled statistics.
-    alternative : {"two-sided", "less", "greater"}, default="two-sided"
-        Alternative hypothesis.
-
-    Returns
-    -------
-    pvalue : float or ndarray of shape (n_comparisons,)
-        P-values in ``(0, 1]``.
-
-    Examples
-    --------
-    >>> from skassign.inference._resampling import compute_pvalues
-    >>> compute_pvalues(2.0, [1.0, 2.0, -3.0, 0.5])
-    0.6
-    """
-    observed = np.asarray(observed, dtype=np.float64)
-    null = np.asarray(null_distribution, dtype=np.float64)
-    gamma = _RTOL * np.abs(observed)
-    if alternative == "two-sided":
-        extreme = np.abs(null) >= np.abs(observed) - gamma
-    elif alternative == "greater":
-        extreme = null >= observed - gamma
-    elif alternative == "less":
-        extreme = null <= observed + gamma
-    else:
-        raise ValueError(
-            "alternative must be 'two-sided', 'less' or 'greater'; got "
-            f"{alternative!r}."
-        )
-    pvalue = (1.0 + extreme.sum(axis=0)) / (1.0 + null.shape[0])
-    return float(pvalue) if pvalue.ndim == 0 else pvalue
-
-
-def _extremeness(values, alternative):
-    """Map statistics to 'larger is more extreme' (for the global max test)."""
-    if alternative == "two-sided":
-        return np.abs(values)
-    return values if alternative == "greater" else -values
+__all__ = ["BaseResamplingTest"]
 
 
 def _n_samples(X):
@@ -112,30 +55,6 @@ def _squeeze(values):
     if values.shape[-1] == 1:
         return float(values[..., 0]) if values.ndim == 1 else values[..., 0]
     return values
-
-
-def _format_number(value):
-    """Four significant digits; blank for missing values."""
-    return f"{value:.4g}" if np.isfinite(value) else ""
-
-
-class SummaryTable(pd.DataFrame):
-    """The ``summary()`` of a test: a DataFrame displayed readably.
-
-    Every column is shown (no truncation), numbers with four significant
-    digits, missing values blank, as text and as HTML in notebooks; the
-    values themselves are kept unrounded.
-    """
-
-    @property
-    def _constructor(self):
-        return SummaryTable
-
-    def __repr__(self):
-        return self.to_string(float_format=_format_number, na_rep="")
-
-    def _repr_html_(self):
-        return self.to_html(float_format=_format_number, na_rep="")
 
 
 class BaseResamplingTest(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
@@ -587,31 +506,3 @@ class BaseResamplingTest(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             )
             axis.legend(frameon=False)
         return ax
-
-
-def _boundary(rejected, start, step, *, max_doublings=64, rtol=1e-7):
-    """Edge of the accepted region from ``start`` in the direction of ``step``.
-
-    Steps double until a value is rejected, then bisection narrows the edge
-    to ``rtol * |step|``. Returns the last accepted value, or +-inf if
-    nothing is rejected.
-    """
-    inside, outside = start, None
-    for k in range(max_doublings):
-        candidate = start + step * 2.0**k
-        if rejected(candidate):
-            outside = candidate
-            break
-        inside = candidate
-    if outside is None:
-        return float(np.sign(step) * np.inf)
-    tol = rtol * abs(step)
-    while abs(outside - inside) > tol:
-        middle = 0.5 * (inside + outside)
-        if middle in (inside, outside):
-            break
-        if rejected(middle):
-            outside = middle
-        else:
-            inside = middle
-    return float(inside)

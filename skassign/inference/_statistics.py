@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from skassign.utils._docstrings import fill_doc
+
 __all__ = ["STATISTICS", "StatisticEvaluator"]
 
 STATISTICS = ("mean_difference", "regression_adjusted", "t")
@@ -73,6 +75,7 @@ def _welch_t(counts, means, var, treated, control):
     return out
 
 
+@fill_doc
 def lin_weights(X, L, n_groups, treated, control):
     """Weights of Lin's regression-adjusted effect estimates.
 
@@ -93,12 +96,7 @@ def lin_weights(X, L, n_groups, treated, control):
         Covariates of the units of every draw.
     L : ndarray of shape (n_draws, n_samples)
         Labels of every draw.
-    n_groups : int
-        Number of groups.
-    treated : ndarray of shape (n_comparisons,)
-        Treated arms.
-    control : int
-        Control arm.
+    %(compared_arms)s
 
     Returns
     -------
@@ -120,6 +118,7 @@ def lin_weights(X, L, n_groups, treated, control):
     return np.stack([arm_weights[k] - arm_weights[control] for k in treated], axis=1)
 
 
+@fill_doc
 class StatisticEvaluator:
     """The statistic of every comparison on a fixed set of assignments.
 
@@ -135,12 +134,7 @@ class StatisticEvaluator:
         y_control)`` and returns a float.
     labels : ndarray of shape (n_draws, n_samples)
         Assignments.
-    n_groups : int
-        Number of groups.
-    treated : ndarray of shape (n_comparisons,)
-        Treated arms.
-    control : int
-        Control arm.
+    %(compared_arms)s
     X : ndarray of shape (n_draws, n_samples, n_features) or None
         Covariates of every draw (``"regression_adjusted"`` only).
     """
@@ -183,16 +177,8 @@ class StatisticEvaluator:
         """Additive effect estimates in outcome units.
 
         Lin's estimate for ``"regression_adjusted"``, the difference in means
-        otherwise.
-
-        Parameters
-        ----------
-        Y : ndarray of shape (n_samples,) or (n_draws, n_samples)
-            Outcomes.
-
-        Returns
-        -------
-        effects : ndarray of shape (n_draws, n_comparisons)
+        otherwise: for the outcomes ``Y`` of :meth:`__call__`, an array of
+        the same shape as its statistics, ``(n_draws, n_comparisons)``.
         """
         if self._weights is not None:
             return self(Y)

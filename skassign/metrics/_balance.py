@@ -320,17 +320,12 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
     for g, h in arm_pairs(arms.size):
         Xg, Xh = Xv[inverse == g], Xv[inverse == h]
         diff = Xh.mean(axis=0) - Xg.mean(axis=0)
+        cov_g = np.atleast_2d(np.cov(Xg, rowvar=False, ddof=0))
+        cov_h = np.atleast_2d(np.cov(Xh, rowvar=False, ddof=0))
         if covariance == "separate":
-            pooled = (
-                np.atleast_2d(np.cov(Xg, rowvar=False, ddof=0)) / sizes[g]
-                + np.atleast_2d(np.cov(Xh, rowvar=False, ddof=0)) / sizes[h]
-            )
-            worst = max(worst, float(diff @ np.linalg.pinv(pooled) @ diff))
-            continue
-        pooled = (
-            np.atleast_2d(np.cov(Xg, rowvar=False, ddof=0)) * sizes[g]
-            + np.atleast_2d(np.cov(Xh, rowvar=False, ddof=0)) * sizes[h]
-        ) / (sizes[g] * sizes[h])
+            pooled = cov_g / sizes[g] + cov_h / sizes[h]
+        else:
+            pooled = (cov_g * sizes[g] + cov_h * sizes[h]) / (sizes[g] * sizes[h])
         worst = max(worst, float(diff @ np.linalg.pinv(pooled) @ diff))
     return worst
 

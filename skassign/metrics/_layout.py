@@ -75,6 +75,24 @@ def encode_cells(features):
     return cells, keys
 
 
+def osat_cells(features, *, what="feature", stacklevel=2):
+    """:func:`encode_cells`, warning about the units left out of OSAT.
+
+    ``what`` names the features in the warning; ``stacklevel`` counts as in
+    :func:`warnings.warn`, from the function that calls this one.
+    """
+    cells, keys = encode_cells(features)
+    n_missing = int(np.sum(cells < 0))
+    if n_missing:
+        warnings.warn(
+            f"{n_missing} units have a missing {what}; they are left out of "
+            "the OSAT score (their places still count in the batch shares).",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return cells, keys
+
+
 def _check_batches(labels, capacities, n_samples):
     """Validate batch labels and capacities; return labels and capacities."""
     labels = np.asarray(labels)
@@ -177,15 +195,7 @@ def osat_score(labels, features, capacities=None):
     """
     frame = _as_frame(features)
     labels, capacities = _check_batches(labels, capacities, frame.shape[0])
-    cells, keys = encode_cells(frame)
-    n_missing = int(np.sum(cells < 0))
-    if n_missing:
-        warnings.warn(
-            f"{n_missing} units have a missing feature; they are left out of "
-            "the OSAT score (their places still count in the batch shares).",
-            UserWarning,
-            stacklevel=2,
-        )
+    cells, keys = osat_cells(frame, stacklevel=3)
     return float(_osat_from_cells(labels, cells, len(keys), capacities))
 
 

@@ -11,6 +11,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
 
 from skassign.base import is_design
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import (
     HasMethods,
     Interval,
@@ -26,6 +27,19 @@ def _n_samples(X):
     """Return the number of rows of an array, DataFrame, sparse matrix or list."""
     shape = getattr(X, "shape", None)
     return int(shape[0]) if shape is not None else len(X)
+
+
+def _validate_constraints(splitter):
+    """Check a splitter's parameters against its ``_parameter_constraints``.
+
+    Splitters are not estimators (no ``get_params``): the parameters checked
+    are the attributes named in the constraints.
+    """
+    validate_parameter_constraints(
+        splitter._parameter_constraints,
+        {name: getattr(splitter, name) for name in splitter._parameter_constraints},
+        caller_name=type(splitter).__name__,
+    )
 
 
 class Experiment(BaseCrossValidator):
@@ -155,15 +169,7 @@ class Experiment(BaseCrossValidator):
                 "Experiment needs a design (Experiment(design)) or the labels of "
                 "an assignment already made (Experiment.from_assignment(labels))."
             )
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {
-                "design": self.design,
-                "random_state": self.random_state,
-                "fit_params": self.fit_params,
-            },
-            caller_name=type(self).__name__,
-        )
+        _validate_constraints(self)
         if not is_design(self.design):
             raise ValueError(
                 "Experiment needs a skassign design or a Pipeline ending in one; "
@@ -176,17 +182,14 @@ class Experiment(BaseCrossValidator):
                 f"sees the same assignment; got {self.random_state!r}."
             )
 
+    @fill_doc
     def get_n_splits(self, X=None, y=None, groups=None):
         """Return the number of splits: the design's number of arms.
 
         Parameters
         ----------
-        X : object
-            Ignored, exists for compatibility.
-        y : object
-            Ignored, exists for compatibility.
-        groups : object
-            Ignored, exists for compatibility.
+        %(ignored_X)s
+        %(ignored_y_groups)s
 
         Returns
         -------
@@ -203,6 +206,7 @@ class Experiment(BaseCrossValidator):
             )
         return int(n_groups)
 
+    @fill_doc
     def assignment(self, X, y=None, groups=None):
         """Fit a reseeded clone of the design on ``X`` and return its labels.
 
@@ -213,10 +217,7 @@ class Experiment(BaseCrossValidator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Covariates of the units (raw, if the design is a Pipeline).
-        y : object
-            Ignored, exists for compatibility.
-        groups : object
-            Ignored, exists for compatibility.
+        %(ignored_y_groups)s
 
         Returns
         -------
@@ -235,6 +236,7 @@ class Experiment(BaseCrossValidator):
         )
         return labels
 
+    @fill_doc
     def arms(self, X, y=None, groups=None):
         """Return the indices of the units of every arm.
 
@@ -242,10 +244,7 @@ class Experiment(BaseCrossValidator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Covariates of the units.
-        y : object
-            Ignored, exists for compatibility.
-        groups : object
-            Ignored, exists for compatibility.
+        %(ignored_y_groups)s
 
         Returns
         -------

@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator, GridSearchCV
 from sklearn.utils import check_random_state, indexable
 
-from skassign.model_selection._experiment import _n_samples
+from skassign.model_selection._experiment import _n_samples, _validate_constraints
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import (
     Interval,
-    validate_parameter_constraints,
 )
 from skassign.utils._repr import DocLinkMixin
 
@@ -88,27 +88,16 @@ class FullSample(BaseCrossValidator):
         self.random_state = random_state
 
     def _validate_params(self):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {
-                "n_repeats": self.n_repeats,
-                "subsample": self.subsample,
-                "random_state": self.random_state,
-            },
-            caller_name=type(self).__name__,
-        )
+        _validate_constraints(self)
 
+    @fill_doc
     def get_n_splits(self, X=None, y=None, groups=None):
         """Return the number of splits, ``n_repeats``.
 
         Parameters
         ----------
-        X : object
-            Ignored, exists for compatibility.
-        y : object
-            Ignored, exists for compatibility.
-        groups : object
-            Ignored, exists for compatibility.
+        %(ignored_X)s
+        %(ignored_y_groups)s
 
         Returns
         -------

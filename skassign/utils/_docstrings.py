@@ -14,22 +14,21 @@ import textwrap
 __all__ = ["fill_doc"]
 
 _SHARED = {
-    "X_units": """\
-X : array-like of shape (n_samples, n_features)
-    Covariates of the units to assign.
-y : None
-    Ignored.""",
     "n_groups": """\
 n_groups : int, default=2
     Number of groups (arms).""",
     "group_sizes": """\
 group_sizes : array-like of int or None, default=None
     Size of every group, summing to the number of units. ``None`` makes
-    the sizes as equal as possible; which groups get an extra unit is
-    drawn from ``random_state``.""",
+    the sizes as equal as possible.""",
+    "design_X_y": """\
+X : array-like of shape (n_samples, n_features)
+    Covariates of the units to assign.
+y : None
+    Ignored.""",
     "fitted_labels": """\
 labels_ : ndarray of shape (n_samples,), dtype int64
-    Group of each fitted unit.
+    Group of each unit.
 group_sizes_ : ndarray of shape (n_groups,), dtype int64
     Size of every group.""",
     "fitted_features": """\
@@ -76,7 +75,67 @@ progress : bool, default=False
     "control": """\
 control : int, default=0
     Control arm; every other arm is compared with it.""",
+    # Arguments of scikit-learn's splitter methods that a splitter ignores.
+    "ignored_X": """\
+X : object
+    Ignored, exists for compatibility.""",
+    "ignored_y_groups": """\
+y : object
+    Ignored, exists for compatibility.
+groups : object
+    Ignored, exists for compatibility.""",
+    # The local searches of OptimalBalance (designs/_optimal_search.py).
+    "search_start": """\
+problem : _Problem
+    The problem.
+labels : ndarray of shape (n_free,)
+    Starting labels of the free units (honouring the capacities).""",
+    "alternative": """\
+alternative : {"two-sided", "less", "greater"}, default="two-sided"
+    Alternative hypothesis.""",
+    # The arms a statistic compares (inference/_statistics.py).
+    "compared_arms": """\
+n_groups : int
+    Number of groups.
+treated : ndarray of shape (n_comparisons,)
+    Treated arms.
+control : int
+    Control arm.""",
+    # Fitted attributes of the resampling tests (skassign.inference).
+    "test_statistic_": """\
+statistic_ : float or ndarray of shape (n_groups - 1,)
+    Observed statistic of every treated arm (a float for two arms).
+effect_ : float or ndarray of shape (n_groups - 1,)
+    Estimated additive effect (Lin's estimate for
+    ``"regression_adjusted"``, the difference in means otherwise).""",
+    "test_interval_": """\
+confidence_interval_ : ndarray of shape (2,) or (n_groups - 1, 2) or None
+    ``(low, high)`` of every arm's additive effect (see Notes).
+global_statistic_ : float
+    Largest statistic over the treated arms, in absolute value for
+    two-sided tests and negated for ``alternative="less"`` (so larger is
+    always more extreme).""",
+    "test_arms_": """\
+n_groups_ : int
+    Number of arms.
+control_ : int
+    Control arm.
+treated_arms_ : ndarray of shape (n_groups - 1,)
+    Treated arms, in the order of the statistics.""",
 }
+
+# The run-time parameters of every resampling test, in signature order.
+_SHARED["test_runtime"] = "\n".join(
+    [
+        _SHARED["control"],
+        _SHARED["n_jobs"],
+        """\
+random_state : int, RandomState instance or None, default=None
+    Root seed of the resamples.""",
+        _SHARED["joblib_verbose"],
+        _SHARED["progress"],
+    ]
+)
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 

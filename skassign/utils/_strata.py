@@ -200,18 +200,33 @@ class Strata:
         np.add.at(table, (self.codes, labels), 1)
         return table
 
-    def check(self, labels, design="The design"):
-        """Raise if ``labels`` does not spread the strata (a design bug).
+    def bounds(self):
+        """Fewest and most units of every stratum in every group.
 
-        The table must be the counts, or round the shares as well as they do
-        (a design may rename interchangeable groups, which permutes the
-        table's columns).
+        The counts, widened to the shares rounded down and up: every table
+        between them spreads the strata as evenly as :attr:`counts` do. A
+        design that settles the counts itself (for example together with
+        other constraints) may take any table within these bounds.
+
+        Returns
+        -------
+        low, high : ndarray of shape (n_strata, n_groups), dtype int64
         """
-        table = self.table(labels)
         low, high = self.counts, self.counts
         if self.share is not None:
             low = np.minimum(low, np.floor(self.share + 1e-9))
             high = np.maximum(high, np.ceil(self.share - 1e-9))
+        return low.astype(np.int64), high.astype(np.int64)
+
+    def check(self, labels, design="The design"):
+        """Raise if ``labels`` does not spread the strata (a design bug).
+
+        The table must lie within :meth:`bounds`: the counts, or the shares
+        rounded as well as they do (a design may rename interchangeable
+        groups, which permutes the table's columns).
+        """
+        table = self.table(labels)
+        low, high = self.bounds()
         bad = (table < low) | (table > high)
         if bad.any():
             h = int(np.flatnonzero(bad.any(axis=1))[0])

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign.designs import BlockRandomization, CompleteRandomization
+from skassign.designs import BatchLayout, BlockRandomization, CompleteRandomization
 from skassign.utils.discovery import all_designs
 from tests.test_common import FAST_PARAMS
 
@@ -21,6 +21,13 @@ DESIGNS = [
     pytest.param(cls(**FAST_PARAMS.get(name, {})), id=name)
     for name, cls in all_designs()
     if cls.__module__.startswith("skassign.")
+] + [
+    # BatchLayout with cages (of 2 or 3 units, which may mix strata): the
+    # strata join its exact count model.
+    pytest.param(
+        BatchLayout(subgroup_sizes=(2, 2, 3), **FAST_PARAMS.get("BatchLayout", {})),
+        id="BatchLayout-cages",
+    )
 ]
 
 pytestmark = pytest.mark.filterwarnings(
