@@ -63,6 +63,12 @@ fallback : design or None, default=None
 verbose : int, default=0
     0 is silent, 1 prints a summary of each stage, 2 also shows the
     solver log.""",
+    "plot_ax": """\
+ax : matplotlib.axes.Axes, default=None
+    Axes to draw on; ``None`` creates a new figure.""",
+    "plot_returns_ax": """\
+ax : matplotlib.axes.Axes
+    The axes drawn on.""",
     "n_jobs": """\
 n_jobs : int or None, default=None
     Number of parallel jobs (joblib semantics).""",
