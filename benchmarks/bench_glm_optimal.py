@@ -51,8 +51,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from skassign.designs import GLMOptimal  # noqa: E402
 from skassign.designs import _glm_kernels as kern  # noqa: E402
-from skassign.designs._glm_optimal import _NO_LIMIT, GLMProblem  # noqa: E402
-from skassign.metrics._glm import GLMModel  # noqa: E402
+from skassign.designs._glm_problem import NO_LIMIT, GLMProblem  # noqa: E402
+from skassign.metrics._glm_model import GLMModel  # noqa: E402
 from skassign.metrics._glm_numerics import graded_batch  # noqa: E402
 
 RESULTS = HERE / "results" / "bench_glm_optimal.json"
@@ -473,27 +473,14 @@ def item_speed(repeat):
             problem.local_search(free, seed=1, **kw)
         start, cpu = time.perf_counter(), time.process_time()
         _, n_eval = problem.local_search(
-            free, seed=2, max_evals=_NO_LIMIT if n_draws == 1 else 500, **kw
+            free, seed=2, max_evals=NO_LIMIT if n_draws == 1 else 500, **kw
         )
         per_move = (time.perf_counter() - start) / n_eval
         per_move_cpu = (time.process_time() - cpu) / n_eval
         reps = 200 if n_draws == 1 else 5
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(reps):
-            kern.build_all(
-                problem.W,
-                problem.logw,
-                problem.shift,
-                problem.X,
-                problem.geo,
-                problem.labels,
-                problem.n_arms,
-                problem.S,
-                problem.A,
-                problem.ld,
-                problem.lt,
-                problem.graded,
-            )
+            kern.build_all(problem.draws)
         rebuild = (time.perf_counter() - start) / reps
         rebuild_cpu = (time.process_time() - cpu) / reps
         row = {

@@ -14,32 +14,26 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import time
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skassign._sampling import draw_assignments, sample_assignments, sampling_method
-from skassign.exceptions import SolverError, SolverWarning
+from skassign._solver_design import SolverDesignMixin
 from skassign.metrics._balance import mahalanobis_imbalance
 from skassign.utils._docstrings import fill_doc
-from skassign.utils._mip import solve_mip
-from skassign.utils._param_validation import HasMethods, Interval, _fit_context
-from skassign.utils._random import child_seed, set_random_states
-from skassign.utils._repr import DocLinkMixin
-from skassign.utils._solver import (
-    SolveOutcome,
-    check_solve_result,
-    check_solver,
-    relative_gap,
-    solver_options,
-    warn_at_limit,
+from skassign.utils._param_validation import (
+    HasMethods,
+    Interval,
+    _fit_context,
+    param_names,
+    validate_estimator_params,
 )
+from skassign.utils._random import check_random_state
+from skassign.utils._repr import DocLinkMixin
 from skassign.utils._strata import (
     Strata,
     check_strata,
@@ -47,11 +41,12 @@ from skassign.utils._strata import (
     split_strata_column,
 )
 from skassign.utils.validation import (
+    _checked_frame,
+    _is_checked_matrix,
     _temporal_columns_error,
     check_assignment,
     check_fixed_labels,
     final_step,
-    get_labels,
     relabel_arms,
     resolve_group_sizes,
 )
@@ -103,15 +98,13 @@ def _fingerprint(X):
 class DesignMixin:
     """Mixin for all designs: ``fit_predict``, ``score`` and the design tag."""
 
+    @fill_doc
     def fit_predict(self, X, y=None, **fit_params):
         """Fit the design and return the assignment.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
+        %(design_X_y)s
         **fit_params : dict
             Passed to ``fit`` (for example ``fixed_labels``).
 
@@ -162,20 +155,14 @@ class BaseDesign(
     Parameters
     ----------
     %(n_groups)s
-    group_sizes : array-like of int or None, default=None
-        Size of every group, summing to the number of units. ``None`` makes
-        the sizes as equal as possible; which groups get an extra unit is
-        drawn from ``random_state``.
+    %(group_sizes)s
     random_state : int, RandomState instance or None, default=None
         Controls every random choice, including which solved group becomes
         arm 0, 1, ...
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n_samples,), dtype int64
-        Group of each fitted unit.
-    group_sizes_ : ndarray of shape (n_groups,), dtype int64
-        Size of every group.
+    %(fitted_labels)s
     objective_ : float
         The design's own criterion at ``labels_`` (lower is better).
     %(fitted_features)s
@@ -191,15 +178,13 @@ class BaseDesign(
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None, *, fixed_labels=None, strata=None):
         """Assign the units of ``X`` to groups.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units to assign.
-        y : None
-            Ignored.
+        %(design_X_y)s
         fixed_labels : array-like of shape (n_samples,), default=None
             Partial assignment: the group of units already assigned and
             ``-1`` (or NaN/None) for units to assign. Fixed units keep their
@@ -250,17 +235,41 @@ class BaseDesign(
         if isinstance(strata, Strata):
             strata.check(labels, type(self).__name__)
         labels = relabel_arms(labels, self._arm_classes(sizes, fixed), rng)
-        # What a refit of the same units needs (the randomness scorer's).
+        self._record_fit_params(fixed, strata)
+        self.labels_ = labels
+        self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
+        self.objective_ = float(self._objective(X, labels))
+        self._fit_fingerprint = _fingerprint(X)
+        self._finish_fit()
+        return self
+
+    def _finish_fit(self):
+        """Finish ``fit`` once the fitted attributes are set (a hook).
+
+        Solver designs set their status attributes here, from ``objective_``.
+        """
+
+    def _record_fit_params(self, fixed, strata):
+        """Keep what a refit of the same units needs (the randomness scorer's).
+
+        The fixed units and the strata, as ``fit`` keyword arguments.
+        """
         self._fit_params = {}
         if np.any(fixed >= 0):
             self._fit_params["fixed_labels"] = fixed
         if strata is not None:
             self._fit_params["strata"] = self._strata_column or strata.codes
-        self.labels_ = labels
-        self.group_sizes_ = np.bincount(labels, minlength=sizes.shape[0])
-        self.objective_ = float(self._objective(X, labels))
-        self._fit_fingerprint = _fingerprint(X)
-        return self
+
+    @classmethod
+    def _get_param_names(cls):
+        # Read once per class: a small design's whole fit is shorter than
+        # reading the signature of __init__ (get_params, clone, set_params).
+        return param_names(cls)
+
+    def _validate_params(self):
+        # scikit-learn's check against _parameter_constraints, with the
+        # constraint objects built once per class.
+        validate_estimator_params(self)
 
     def _check_params(self):
         """Check what ``_parameter_constraints`` cannot express, before any work.
@@ -321,6 +330,19 @@ class BaseDesign(
 
     def _validate_X(self, X, *, reset):
         """Validate covariates (numeric, finite); designs on other data override."""
+        if reset:
+            # What validate_data does to a float64 array or DataFrame that
+            # needs no conversion, without its machinery (refits are hot).
+            frame = _checked_frame(X)
+            if frame is not None:
+                self.n_features_in_ = frame[0].shape[1]
+                self.feature_names_in_ = frame[1]
+                return frame[0]
+            if _is_checked_matrix(X):
+                self.n_features_in_ = X.shape[1]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+                return X
         try:
             return validate_data(self, X, dtype=np.float64, order="C", reset=reset)
         except TypeError as err:
@@ -352,13 +374,20 @@ class BaseDesign(
 
     def _check_fitted_units(self, X, method):
         """Validate ``X`` and check that it holds exactly the fitted units."""
+        Xv = self._validate_X(self._drop_strata_column(X), reset=False)
+        self._check_same_units(Xv.shape[0], _fingerprint(Xv), method)
+        return Xv
+
+    def _drop_strata_column(self, X):
+        """Return ``X`` without the strata column that ``fit`` took out of it."""
         column = getattr(self, "_strata_column", None)
         if column is not None and column in getattr(X, "columns", ()):
             X = X.drop(columns=column)
-        Xv = self._validate_X(X, reset=False)
-        if Xv.shape[0] != self.labels_.shape[0] or (
-            _fingerprint(Xv) != self._fit_fingerprint
-        ):
+        return X
+
+    def _check_same_units(self, n_samples, fingerprint, method):
+        """Raise unless ``n_samples`` and ``fingerprint`` are the fitted units'."""
+        if n_samples != self.labels_.shape[0] or fingerprint != self._fit_fingerprint:
             raise ValueError(
                 f"{type(self).__name__}.{method}(X) only accepts the units the "
                 f"design was fit on ({self.labels_.shape[0]} units); an "
@@ -366,7 +395,6 @@ class BaseDesign(
                 "on the new units instead (in a grid search, use "
                 "skassign.model_selection.DesignSearchCV, or cv=FullSample())."
             )
-        return Xv
 
     sample_assignments = sampling_method()
 
@@ -412,7 +440,7 @@ class BaseDesign(
 
 
 @fill_doc
-class BaseSolverDesign(BaseDesign):
+class BaseSolverDesign(SolverDesignMixin, BaseDesign):
     """Base class for designs that call an optimisation solver.
 
     It owns the solver parameters (``solver``, ``solver_params``,
@@ -528,157 +556,3 @@ class BaseSolverDesign(BaseDesign):
     def _uses_solver(self):
         """Whether ``fit`` will call the solver (a design may solve without)."""
         return True
-
-    def _engine_options(self, seed=0, *, time_limit=None, tolerance=None, light=False):
-        """Return the engine and its options, from the solver parameters."""
-        engine = check_solver(self.solver, integer=True)
-        return solver_options(
-            engine,
-            time_limit=self.time_limit if time_limit is None else time_limit,
-            node_limit=self.node_limit,
-            mip_gap=self.mip_gap,
-            seed=seed,
-            tolerance=tolerance,
-            solver_params=self.solver_params,
-            verbose=self.verbose,
-            light=light,
-            owner=type(self).__name__,
-        )
-
-    def _check_params(self):
-        # Refuse a solver that is missing, cannot handle integers or cannot
-        # honour the limits now, before any search or model building.
-        if self._uses_solver():
-            self._engine_options()
-
-    def _solve_mip(
-        self,
-        mip,
-        seed,
-        *,
-        warm=None,
-        time_limit=None,
-        tolerance=None,
-        light=False,
-        deadline=None,
-    ):
-        """Solve ``mip`` with the design's solver, limits and options.
-
-        Parameters
-        ----------
-        mip : LinearMIP
-            The model.
-        seed : int
-            Seed of the solver (draw it with
-            :func:`~skassign.utils.child_seed`).
-        warm : ndarray or None, default=None
-            A feasible solution to start from.
-        time_limit : float or None, default=None
-            Seconds left for the solver; ``None`` gives it ``self.time_limit``.
-        tolerance : float or None, default=None
-            Feasibility tolerance (``None``: the solver's).
-        light : bool, default=False
-            Switch SCIP's presolving, heuristics and cuts off (small models).
-        deadline : float or None, default=None
-            ``time.perf_counter()`` value by which solving must end: model
-            building counts against it (see
-            :func:`~skassign.utils._mip.solve_mip`).
-
-        Returns
-        -------
-        result : SolveResult
-            The solver's result, which has a solution.
-
-        Raises
-        ------
-        InfeasibleDesignError
-            If the solver proves that no assignment exists.
-        SolverError
-            If it stops without a solution.
-        """
-        options = self._engine_options(
-            seed, time_limit=time_limit, tolerance=tolerance, light=light
-        )
-        return check_solve_result(solve_mip(mip, options, warm=warm, deadline=deadline))
-
-    def _supports_strata(self):
-        return "strata" in inspect.signature(self._solve).parameters
-
-    def _assign(self, X, sizes, fixed, rng, strata=None):
-        self.fallback_ = None
-        start = time.perf_counter()
-        try:
-            if strata is None:
-                labels, record = self._solve(X, sizes, fixed, rng)
-            else:
-                labels, record = self._solve(X, sizes, fixed, rng, strata=strata)
-        except SolverError as err:
-            if self.fallback is None:
-                raise
-            labels = self._fit_fallback(X, sizes, fixed, rng, err, strata)
-            record = SolveOutcome("fallback")
-        self._set_status(record, self._objective(X, labels), start)
-        return labels
-
-    def _set_status(self, record, objective, start):
-        """Set the fitted status attributes; print and warn as asked."""
-        bound = record.bound
-        bound = min(bound, objective) if np.isfinite(bound) else np.nan
-        self.status_ = record.status
-        self.bound_ = float(bound)
-        self.gap_ = relative_gap(objective, bound) if np.isfinite(bound) else np.nan
-        if record.status == "optimal":
-            self.gap_ = 0.0
-        self.n_nodes_ = int(record.n_nodes)
-        self.solve_time_ = time.perf_counter() - start
-        if record.solver is None:
-            return
-        if self.verbose:
-            print(
-                f"[{type(self).__name__}] {record.solver}: status {record.status}, "
-                f"objective {objective:.6g}, bound {self.bound_:.6g}, "
-                f"{self.n_nodes_} nodes ({self.solve_time_:.3f} s)"
-            )
-        warn_at_limit(
-            record.status, objective, bound, solver=record.solver, stacklevel=6
-        )
-
-    def _fit_fallback(self, X, sizes, fixed, rng, err, strata=None):
-        """Assign with a clone of ``fallback`` after a solver failure."""
-        design = clone(self.fallback)
-        params = design.get_params(deep=True)
-        sized = {}
-        for key in params:
-            if key == "n_groups" or key.endswith("__n_groups"):
-                sized[key] = int(sizes.shape[0])
-            if key == "group_sizes" or key.endswith("__group_sizes"):
-                sized[key] = sizes.tolist()
-        design.set_params(**sized)
-        set_random_states(design, child_seed(rng))
-        warnings.warn(
-            f"{type(self).__name__}: {err} Falling back to {type(design).__name__}.",
-            SolverWarning,
-            stacklevel=6,
-        )
-        steps = getattr(design, "steps", None)
-        prefix = f"{steps[-1][0]}__" if steps else ""
-        params = {}
-        if np.any(fixed >= 0):
-            params[f"{prefix}fixed_labels"] = fixed
-        if strata is not None:
-            params[f"{prefix}strata"] = strata.codes
-        design.fit(X, **params)
-        labels = np.asarray(get_labels(design))
-        counts = np.bincount(labels, minlength=sizes.shape[0])
-        if labels.shape != fixed.shape or not np.array_equal(counts, sizes):
-            raise ValueError(
-                f"The fallback design {type(design).__name__} returned group "
-                f"sizes {counts.tolist()} instead of {sizes.tolist()}; use a "
-                "fallback with n_groups and group_sizes parameters, such as "
-                "CompleteRandomization()."
-            ) from err
-        if strata is not None:
-            # The fallback spread the strata itself (ties may fall elsewhere).
-            strata.counts = strata.table(labels)
-        self.fallback_ = design
-        return labels

@@ -306,3 +306,22 @@ def test_pairs_of_units_are_split_uniformly_by_complete_randomization():
     # Two given units share a group of 3 out of 6 with probability 2/5.
     off = together[~np.eye(6, dtype=bool)] / n
     assert np.all(np.abs(off - 0.4) < 0.1)
+
+
+def test_parameter_check_is_scikit_learns(monkeypatch, X_small):
+    from numbers import Real
+
+    from skassign.designs import OptimalBalance
+    from skassign.utils._param_validation import Interval, InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="The 'rho' parameter of Opt"):
+        OptimalBalance(rho=-1.0).fit(X_small)
+    with pytest.raises(InvalidParameterError, match="'n_groups' parameter"):
+        OptimalBalance(n_groups=1.5).fit(X_small)
+    # Replaced constraints are read again (they are built once per class).
+    constraints = {
+        **OptimalBalance._parameter_constraints,
+        "rho": [Interval(Real, -2, None, closed="left")],
+    }
+    monkeypatch.setattr(OptimalBalance, "_parameter_constraints", constraints)
+    OptimalBalance(rho=-1.0, method="heuristic", random_state=0).fit(X_small)

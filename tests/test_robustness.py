@@ -235,7 +235,7 @@ def test_optimal_balance_refuses_covariates_whose_moments_overflow():
 
 def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
     pytest.importorskip("pyscipopt")
-    from skassign import base
+    from skassign import _solver_design
     from skassign.exceptions import InfeasibleDesignError, SolverWarning
 
     X = np.random.RandomState(0).normal(size=(30, 2))
@@ -245,7 +245,7 @@ def test_optimal_balance_keeps_the_heuristic_when_the_solver_fails(monkeypatch):
         def failing(*args, error=error, **kwargs):
             raise error
 
-        monkeypatch.setattr(base, "solve_mip", failing)
+        monkeypatch.setattr(_solver_design, "solve_mip", failing)
         with pytest.warns(SolverWarning, match="returning the heuristic's assignment"):
             design = OptimalBalance(
                 method="mip", random_state=0, heuristic_iter=2000

@@ -50,7 +50,7 @@ from skassign.metrics._balance import _group_moments, _max_pairwise_discrepancy
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._mip import BuildTimeout
 from skassign.utils._param_validation import Interval, StrOptions
-from skassign.utils._random import child_rng, child_seed
+from skassign.utils._random import child_seed
 from skassign.utils._solver import DIRECT_SCIP, SolveOutcome, check_solver
 
 __all__ = ["OptimalBalance"]
@@ -344,7 +344,10 @@ class OptimalBalance(BaseSolverDesign):
     def _solve(self, X, sizes, fixed, rng, strata=None):
         _compile_exact()
         start = time.perf_counter()
-        heuristic_rng = child_rng(rng)
+        # The heuristic's generator (child_rng) is built when first needed:
+        # a proven optimum without identical units draws nothing from it.
+        heuristic_seed = child_seed(rng)
+        heuristic_rng = None
         seed = child_seed(rng)
         problem = _make_problem(
             X,
@@ -371,18 +374,15 @@ class OptimalBalance(BaseSolverDesign):
             )
             # Identical units at random, interchangeable groups named as the
             # solver path names them.
-            labels = _canonical_labels(
-                spread_identical(labels, problem.types, heuristic_rng), problem
-            )
+            if not complete or problem.type_counts.max(initial=0) > 1:
+                heuristic_rng = np.random.default_rng(heuristic_seed)
+                labels = spread_identical(labels, problem.types, heuristic_rng)
+            labels = _canonical_labels(labels, problem)
             if complete:
                 # The bound is the objective as the design computes it (the
                 # search's own sums may differ in the last bit).
-                labels = full(labels)
-                return labels, SolveOutcome(
-                    "optimal",
-                    self._objective(X, labels),
-                    n_nodes=n_nodes,
-                    solver=_EXACT,
+                return full(labels), SolveOutcome(
+                    "optimal", n_nodes=n_nodes, solver=_EXACT, bound_is_objective=True
                 )
             if self.method == "exact":
                 # The first leaf comes after n nodes: a deadline leaves one.
@@ -411,6 +411,8 @@ class OptimalBalance(BaseSolverDesign):
         heuristic_deadline = deadline
         if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
+        if heuristic_rng is None:
+            heuristic_rng = np.random.default_rng(heuristic_seed)
         warm = _random_labels(problem.caps, heuristic_rng, problem)
         warm, self.n_iter_ = _tabu_search(
             problem, warm, heuristic_rng, n_iter, heuristic_deadline

@@ -9,6 +9,10 @@ that removes the symmetry between interchangeable groups.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +37,12 @@ def _check_representable(X, rho, second_moments):
     """
     largest = float(np.abs(X).max(initial=0.0))
     n_samples, n_features = X.shape
-    with np.errstate(over="ignore"):
-        size = largest * n_samples * n_features
-        if rho > 0:
-            terms = n_features if second_moments == "diagonal" else n_features**2
-            size = size + 2.0 * rho * largest * largest * n_samples * terms
-    if not np.isfinite(size):
+    # Python floats overflow to inf silently (no numpy error state to set).
+    size = largest * n_samples * n_features
+    if rho > 0:
+        terms = n_features if second_moments == "diagonal" else n_features**2
+        size = size + 2.0 * float(rho) * largest * largest * n_samples * terms
+    if not math.isfinite(size):
         raise ValueError(
             f"OptimalBalance cannot represent its objective for these covariates "
             f"(largest |x| = {largest:.3g}, rho={rho:g}): the sums of squares "
@@ -122,6 +126,43 @@ def _moment_columns(X, rho, second_moments):
     return unit[:, first_of] * (merged * scale)
 
 
+# The scaled moment columns of the last few covariate matrices, by content:
+# a design refit on the same units with other seeds (repeated fits,
+# sample_assignments, a randomisation test) computes them once. They are
+# read-only; the problem holds copies.
+_MOMENTS_CACHE_SIZE = 8
+_moments_cache = OrderedDict()
+_moments_lock = threading.Lock()
+
+
+def _scaled_moment_columns(X, rho, second_moments):
+    """Return the checked, scaled moment columns of ``X`` and their scale.
+
+    Returns :func:`_moment_columns` divided by ``scale``, a power of two, so
+    that the solver sees coefficients of order 1 whatever the covariates'
+    units (the problem's objective is the design's divided by ``scale``,
+    exactly). The result depends only on the bytes of ``X``, its shape,
+    ``rho`` and ``second_moments``, which key the cache.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    key = (hashlib.sha1(X).digest(), X.shape, float(rho), second_moments)
+    with _moments_lock:
+        cached = _moments_cache.get(key)
+        if cached is not None:
+            _moments_cache.move_to_end(key)
+            return cached
+    _check_representable(X, rho, second_moments)
+    F = _moment_columns(X, rho, second_moments)
+    scale = _power_of_two(np.abs(F).max(initial=0.0))
+    F = F / scale
+    F.flags.writeable = False
+    with _moments_lock:
+        _moments_cache[key] = (F, scale)
+        while len(_moments_cache) > _MOMENTS_CACHE_SIZE:
+            _moments_cache.popitem(last=False)
+    return F, scale
+
+
 @dataclass
 class _Problem:
     """The optimisation problem over the free units, as plain arrays."""
@@ -152,18 +193,14 @@ def _make_problem(X, sizes, fixed, rho, second_moments, arm_classes, strata=None
     different strata are never of one type, and no symmetry between groups
     is assumed (the strata's counts need not be symmetric).
     """
-    _check_representable(X, rho, second_moments)
-    F = _moment_columns(X, rho, second_moments)
-    # The solver sees coefficients of order 1 whatever the covariates' units:
-    # the problem's objective is the design's divided by ``scale``, a power
-    # of two (exact).
-    scale = _power_of_two(np.abs(F).max(initial=0.0))
-    F = F / scale
+    F, scale = _scaled_moment_columns(X, rho, second_moments)
     m = sizes.shape[0]
     is_fixed = fixed >= 0
     C = np.zeros((m, F.shape[1]))
-    np.add.at(C, fixed[is_fixed], F[is_fixed])
-    n_fixed = np.bincount(fixed[is_fixed], minlength=m)
+    n_fixed = np.zeros(m, dtype=np.int64)
+    if is_fixed.any():
+        np.add.at(C, fixed[is_fixed], F[is_fixed])
+        n_fixed = np.bincount(fixed[is_fixed], minlength=m)
     groups = interchangeable_groups(arm_classes).values()
     classes = [arms for arms in groups if len(arms) > 1]
     free = np.flatnonzero(~is_fixed)

@@ -8,6 +8,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import Interval, StrOptions, validate_params
 from skassign.utils.validation import check_covariates, check_labels
 
@@ -60,6 +61,7 @@ def _safe_ratio(num, den, zero_zero):
     {"X": ["array-like"], "labels": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def standardized_mean_difference(X, labels):
     """Standardised mean difference of every covariate for every pair of arms.
 
@@ -70,10 +72,7 @@ def standardized_mean_difference(X, labels):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Group of each unit.
+    %(metric_X_labels)s
 
     Returns
     -------
@@ -105,6 +104,7 @@ def standardized_mean_difference(X, labels):
     {"X": ["array-like"], "labels": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def variance_ratio(X, labels):
     """Ratio of unbiased variances of every covariate for every pair of arms.
 
@@ -115,15 +115,12 @@ def variance_ratio(X, labels):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Group of each unit.
+    %(metric_X_labels)s
 
     Returns
     -------
     ratio : ndarray of shape (n_pairs, n_features)
-        One row per pair of arms (see :func:`standardized_mean_difference`).
+        %(pair_rows)s
 
     Examples
     --------
@@ -142,6 +139,7 @@ def variance_ratio(X, labels):
     {"X": ["array-like"], "labels": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def ks_statistic(X, labels):
     """Two-sample Kolmogorov-Smirnov statistic per covariate and pair of arms.
 
@@ -152,15 +150,12 @@ def ks_statistic(X, labels):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Group of each unit.
+    %(metric_X_labels)s
 
     Returns
     -------
     ks : ndarray of shape (n_pairs, n_features)
-        One row per pair of arms (see :func:`standardized_mean_difference`).
+        %(pair_rows)s
 
     Examples
     --------
@@ -261,6 +256,7 @@ def _mahalanobis_total_batch(Z, assignments, sizes):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def mahalanobis_imbalance(X, labels, *, covariance="within"):
     r"""Mahalanobis distance between the covariate means of the arms.
 
@@ -287,10 +283,7 @@ def mahalanobis_imbalance(X, labels, *, covariance="within"):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Group of each unit.
+    %(metric_X_labels)s
     covariance : {"within", "total", "separate"}, default="within"
         Pooled within-arm covariance, covariance of all units, or each arm's
         own covariance over its own size.
@@ -374,6 +367,7 @@ def _max_pairwise_discrepancy(means, seconds, rho):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def moment_discrepancy(X, labels, *, rho=0.5, second_moments="diagonal"):
     r"""Bertsimas, Johnson & Kallus (2015) discrepancy of an assignment.
 
@@ -394,10 +388,7 @@ def moment_discrepancy(X, labels, *, rho=0.5, second_moments="diagonal"):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Group of each unit.
+    %(metric_X_labels)s
     rho : float, default=0.5
         Weight of the second moments against the means.
     second_moments : {"diagonal", "full"}, default="diagonal"
@@ -424,6 +415,7 @@ def moment_discrepancy(X, labels, *, rho=0.5, second_moments="diagonal"):
     {"X": ["array-like"], "labels": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def balance_table(X, labels):
     """Balance of every covariate for every pair of arms, as a DataFrame.
 

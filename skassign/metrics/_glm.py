@@ -21,228 +21,20 @@ computed as logarithms (see :mod:`skassign.metrics._glm_numerics`).
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy.special import logsumexp
-from sklearn.utils import check_random_state
 
+from skassign.metrics._glm_model import FAMILIES, GLMModel
 from skassign.utils._param_validation import Interval, StrOptions, validate_params
 from skassign.utils.validation import check_covariates, check_labels
 
 __all__ = [
-    "GLMModel",
     "glm_a_criterion",
     "glm_criterion",
     "glm_d_criterion",
     "glm_efficiency",
 ]
-
-FAMILIES = ("gaussian", "poisson", "logistic")
-CLOSED_FORM_PRIORS = ("norm", "uniform", "laplace")
-
-
-def parameter_names(n_arms, n_features):
-    """Prior names ``mu1..mum`` (``mu1`` is arm 0) then ``beta1..betap``."""
-    return [f"mu{g + 1}" for g in range(n_arms)] + [
-        f"beta{j + 1}" for j in range(n_features)
-    ]
-
-
-def check_prior(prior, n_arms, n_features):
-    """Return the list of frozen distributions in parameter order.
-
-    ``None`` gives a standard normal prior for every parameter.
-    """
-    names = parameter_names(n_arms, n_features)
-    if prior is None:
-        from scipy import stats
-
-        return [stats.norm(0.0, 1.0) for _ in names]
-    if not hasattr(prior, "keys"):
-        raise TypeError(
-            "prior must be a mapping from parameter name ('mu1', ..., 'beta1', "
-            f"...) to a frozen scipy.stats distribution, got {type(prior).__name__}."
-        )
-    missing = [name for name in names if name not in prior]
-    extra = sorted(set(prior) - set(names))
-    if missing or extra:
-        raise ValueError(
-            f"prior must name exactly the parameters {names} (mu1 is arm 0, "
-            f"beta1 the first covariate); missing {missing}, unknown {extra}."
-        )
-    out = []
-    for name in names:
-        dist = prior[name]
-        if not (hasattr(dist, "rvs") and hasattr(dist, "dist")):
-            raise TypeError(
-                f"prior[{name!r}] must be a frozen scipy.stats distribution such "
-                f"as scipy.stats.norm(1, 2), got {dist!r}."
-            )
-        out.append(dist)
-    return out
-
-
-def log_mgf(dist, t):
-    """Log moment generating function of a frozen distribution at ``t``.
-
-    Closed forms for the normal, uniform and Laplace families; ``inf`` where
-    the function does not exist (Laplace with ``|t| >= 1/scale``). Returns
-    None for other families.
-    """
-    t = np.asarray(t, dtype=np.float64)
-    name = dist.dist.name
-    if name == "norm":
-        loc, scale = float(dist.mean()), float(dist.std())
-        return t * loc + 0.5 * (t * scale) ** 2
-    if name == "uniform":
-        a, b = (float(v) for v in dist.support())
-        s = (b - a) * np.abs(t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.maximum(a * t, b * t) + np.log(-np.expm1(-s)) - np.log(s)
-        return np.where(s == 0.0, t * 0.5 * (a + b), out)
-    if name == "laplace":
-        loc, scale = float(dist.mean()), float(dist.std()) / np.sqrt(2.0)
-        bt = scale * t
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = t * loc - np.log1p(-(bt * bt))
-        return np.where(np.abs(bt) < 1.0, out, np.inf)
-    return None
-
-
-def log_weight(eta, family):
-    """Log GLM weight at linear predictor ``eta`` (Table 1 of the paper)."""
-    if family == "poisson":
-        return eta
-    if family == "logistic":
-        a = np.abs(eta)
-        return -a - 2.0 * np.log1p(np.exp(-a))
-    return np.zeros_like(eta)
-
-
-class GLMModel:
-    """Log-weights of every unit in every arm for the chosen criterion.
-
-    Draws from the prior are made once (``n_prior_samples`` of them, from
-    ``random_state``) and shared by every allocation scored with this model
-    (common random numbers).
-
-    Attributes
-    ----------
-    logw : ndarray of shape (n_draws, n_samples, n_arms)
-        Log-weights; one "draw" (the expected weights) for variant 1 and the
-        Gaussian family.
-    method : str
-        ``"closed_form"`` (Poisson, variant 1, normal/uniform/Laplace priors
-        with finite moment generating functions), ``"monte_carlo"`` or
-        ``"none"`` (Gaussian family: no parameter dependence).
-    """
-
-    def __init__(
-        self,
-        X,
-        n_arms,
-        *,
-        family="poisson",
-        criterion="D",
-        variant=1,
-        prior=None,
-        n_prior_samples=1000,
-        random_state=None,
-    ):
-        X = np.asarray(X, dtype=np.float64)
-        self.X = X
-        self.n_arms = int(n_arms)
-        self.family = family
-        self.criterion = criterion
-        self.variant = int(variant)
-        self.n_params = self.n_arms + X.shape[1]
-        n, p = X.shape
-        if family == "gaussian":
-            self.method = "none"
-            self.logw = np.zeros((1, n, self.n_arms))
-            return
-        dists = check_prior(prior, self.n_arms, p)
-        if family == "poisson" and self.variant == 1:
-            logw = self._closed_form(dists)
-            if logw is not None:
-                self.method = "closed_form"
-                self.logw = logw[None]
-                return
-        self.method = "monte_carlo"
-        rng = check_random_state(random_state)
-        theta = np.column_stack(
-            [
-                np.asarray(d.rvs(size=n_prior_samples, random_state=rng), float)
-                for d in dists
-            ]
-        )
-        mu, beta = theta[:, : self.n_arms], theta[:, self.n_arms :]
-        eta = (beta @ X.T)[:, :, None] + mu[:, None, :]
-        logw = log_weight(eta, family)
-        if self.variant == 1:
-            logw = (logsumexp(logw, axis=0) - np.log(n_prior_samples))[None]
-        self.logw = np.ascontiguousarray(logw)
-
-    def _closed_form(self, dists):
-        """Log expected Poisson weights from the priors' MGFs (eq. 3.2)."""
-        mgf_mu = [log_mgf(d, 1.0) for d in dists[: self.n_arms]]
-        mgf_beta = [
-            log_mgf(d, self.X[:, j]) for j, d in enumerate(dists[self.n_arms :])
-        ]
-        if any(v is None for v in mgf_mu + mgf_beta):
-            return None
-        total = np.sum(mgf_beta, axis=0) if mgf_beta else np.zeros(self.X.shape[0])
-        logw = total[:, None] + np.asarray(mgf_mu, dtype=np.float64)[None, :]
-        if not np.all(np.isfinite(logw)):
-            names = parameter_names(self.n_arms, self.X.shape[1])
-            bad = [
-                names[self.n_arms + j]
-                for j, v in enumerate(mgf_beta)
-                if not np.all(np.isfinite(v))
-            ] + [names[g] for g, v in enumerate(mgf_mu) if not np.isfinite(v)]
-            warnings.warn(
-                "The expected Poisson information is infinite: the moment "
-                f"generating function of the prior of {bad} does not exist at "
-                "the covariate values (a Laplace prior with scale b has none "
-                "beyond |t| = 1/b). Falling back to a Monte Carlo average over "
-                "the prior draws, which is finite for any finite number of "
-                "draws (as the paper must have computed it).",
-                UserWarning,
-                stacklevel=4,
-            )
-            return None
-        return logw
-
-    def per_draw(self, labels):
-        """``log|I_k|`` and ``log tr(I_k^-1)`` of every draw (exact, graded QR)."""
-        from skassign.metrics._glm_numerics import graded_batch
-
-        labels = np.ascontiguousarray(labels, dtype=np.int64)
-        return graded_batch(self.logw, self.X, labels, self.n_arms)
-
-    def combine(self, logdet, logtrace):
-        """Log criterion from per-draw log-determinants and log-traces."""
-        values = -logdet if self.criterion == "D" else logtrace
-        return combine_draws(values, self.variant)
-
-    def log_criterion(self, labels):
-        """Natural log of the criterion at ``labels`` (``inf`` if singular)."""
-        return self.combine(*self.per_draw(labels))
-
-
-def combine_draws(values, variant):
-    """Combine per-draw log criteria: one draw, log-mean-exp, or max."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.shape[0] == 1 or variant == 1:
-        return float(values[0])
-    if np.any(values == np.inf):
-        return np.inf
-    if variant == 2:
-        return float(logsumexp(values) - np.log(values.shape[0]))
-    return float(values.max())
-
 
 _COMMON = {
     "X": ["array-like"],
@@ -395,22 +187,10 @@ def glm_criterion(
     return value if log else float(np.exp(value))
 
 
-@validate_params(_COMMON, prefer_skip_nested_validation=True)
-def glm_d_criterion(
-    X,
-    labels,
-    *,
-    family="poisson",
-    variant=1,
-    prior=None,
-    n_prior_samples=1000,
-    n_groups=None,
-    log=True,
-    random_state=0,
-):
-    """EW D-criterion (D1, D2 or D3) of an allocation; lower is better.
-
-    :func:`glm_criterion` with ``criterion="D"``.
+_FIXED_CRITERION_DOC = (
+    "EW {c}-criterion ({c}1, {c}2 or {c}3) of an allocation; lower is better.\n"
+    """
+    :func:`glm_criterion` with ``criterion="{c}"``.
 
     Read more in the :ref:`User Guide <glm_optimal>`.
 
@@ -420,10 +200,10 @@ def glm_d_criterion(
         Covariates.
     labels : array-like of shape (n_samples,)
         Arm of every unit.
-    family : {"gaussian", "poisson", "logistic"}, default="poisson"
+    family : {{"gaussian", "poisson", "logistic"}}, default="poisson"
         GLM family.
-    variant : {1, 2, 3}, default=1
-        ``|(E I)^-1|``, ``E |I^-1|`` or ``max_k |I_k^-1|``.
+    variant : {{1, 2, 3}}, default=1
+        {variants}.
     prior : dict or None, default=None
         Parameter name to frozen :mod:`scipy.stats` distribution.
     n_prior_samples : int, default=1000
@@ -442,89 +222,61 @@ def glm_d_criterion(
 
     Examples
     --------
-    >>> from skassign.metrics import glm_d_criterion
+    >>> from skassign.metrics import {name}
     >>> X = [[1.0], [2.0], [3.0], [4.0]]
-    >>> round(glm_d_criterion(X, [0, 1, 1, 0], family="gaussian"), 4)
-    -2.9957
+    >>> {example}
     """
-    return glm_criterion(
+)
+
+
+def _fixed_criterion(criterion, variants, example):
+    """:func:`glm_criterion` with ``criterion`` fixed, as a public function."""
+
+    def func(
         X,
         labels,
-        family=family,
-        criterion="D",
-        variant=variant,
-        prior=prior,
-        n_prior_samples=n_prior_samples,
-        n_groups=n_groups,
-        log=log,
-        random_state=random_state,
+        *,
+        family="poisson",
+        variant=1,
+        prior=None,
+        n_prior_samples=1000,
+        n_groups=None,
+        log=True,
+        random_state=0,
+    ):
+        return glm_criterion(
+            X,
+            labels,
+            family=family,
+            criterion=criterion,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=n_prior_samples,
+            n_groups=n_groups,
+            log=log,
+            random_state=random_state,
+        )
+
+    name = f"glm_{criterion.lower()}_criterion"
+    func.__name__ = func.__qualname__ = name
+    func.__doc__ = _FIXED_CRITERION_DOC.format(
+        c=criterion, variants=variants, name=name, example=example
     )
+    return validate_params(_COMMON, prefer_skip_nested_validation=True)(func)
 
 
-@validate_params(_COMMON, prefer_skip_nested_validation=True)
-def glm_a_criterion(
-    X,
-    labels,
-    *,
-    family="poisson",
-    variant=1,
-    prior=None,
-    n_prior_samples=1000,
-    n_groups=None,
-    log=True,
-    random_state=0,
-):
-    """EW A-criterion (A1, A2 or A3) of an allocation; lower is better.
-
-    :func:`glm_criterion` with ``criterion="A"``.
-
-    Read more in the :ref:`User Guide <glm_optimal>`.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Covariates.
-    labels : array-like of shape (n_samples,)
-        Arm of every unit.
-    family : {"gaussian", "poisson", "logistic"}, default="poisson"
-        GLM family.
-    variant : {1, 2, 3}, default=1
-        ``tr (E I)^-1``, ``E tr I^-1`` or ``max_k tr I_k^-1``.
-    prior : dict or None, default=None
-        Parameter name to frozen :mod:`scipy.stats` distribution.
-    n_prior_samples : int, default=1000
-        Number of prior draws for the Monte Carlo cases.
-    n_groups : int or None, default=None
-        Number of arms.
-    log : bool, default=True
-        Return the natural logarithm.
-    random_state : int, RandomState instance or None, default=0
-        Seed of the prior draws.
-
-    Returns
-    -------
-    value : float
-        The criterion (or its log).
-
-    Examples
-    --------
-    >>> from skassign.metrics import glm_a_criterion
-    >>> X = [[1.0], [2.0], [3.0], [4.0]]
-    >>> round(glm_a_criterion(X, [0, 1, 1, 0], family="gaussian", log=False), 4)
-    3.7
-    """
-    return glm_criterion(
-        X,
-        labels,
-        family=family,
-        criterion="A",
-        variant=variant,
-        prior=prior,
-        n_prior_samples=n_prior_samples,
-        n_groups=n_groups,
-        log=log,
-        random_state=random_state,
-    )
+glm_d_criterion = _fixed_criterion(
+    "D",
+    "``|(E I)^-1|``, ``E |I^-1|`` or ``max_k |I_k^-1|``",
+    """round(glm_d_criterion(X, [0, 1, 1, 0], family="gaussian"), 4)
+    -2.9957""",
+)
+glm_a_criterion = _fixed_criterion(
+    "A",
+    "``tr (E I)^-1``, ``E tr I^-1`` or ``max_k tr I_k^-1``",
+    """round(glm_a_criterion(X, [0, 1, 1, 0], family="gaussian", log=False), 4)
+    3.7""",
+)
 
 
 @validate_params(

@@ -19,14 +19,25 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "design_row",
     "fast_logdet_inverse",
     "graded_batch",
     "graded_logdet_logtrace",
+    "solve_small",
 ]
 
 # A Cholesky pivot smaller than this share of its diagonal entry means the
 # shifted matrix lost too many digits: the graded QR takes over.
 ILL_CONDITIONED = 1e-9
+
+
+@njit(cache=True, nogil=True, inline="always")
+def design_row(u, arm, X, i, n_arms):
+    """Write the design row ``u = [e_arm, x_i]`` of unit ``i`` in ``arm`` into ``u``."""
+    u[:] = 0.0
+    u[arm] = 1.0
+    for a in range(X.shape[1]):
+        u[n_arms + a] = X[i, a]
 
 
 @njit(cache=True, nogil=True)
@@ -80,10 +91,7 @@ def graded_logdet_logtrace(logw, X, labels, n_arms):
         s = scales[i]
         if s == -np.inf:
             continue
-        v[:] = 0.0
-        v[labels[i]] = 1.0
-        for a in range(p):
-            v[n_arms + a] = X[i, a]
+        design_row(v, labels[i], X, i, n_arms)
         s += _normalise(v)
         for j in range(K):
             vj = v[j]
@@ -201,3 +209,53 @@ def fast_logdet_inverse(S, inverse):
             inverse[a, b] = acc
             inverse[b, a] = acc
     return logdet, True
+
+
+@njit(cache=True, nogil=True)
+def solve_small(M, B, out, Mc, r, nrhs):
+    """Solve ``M out = B`` on the leading ``r x r`` block (partial pivoting).
+
+    ``nrhs`` right-hand sides (0: determinant only); ``Mc`` is scratch of at
+    least ``r x r``. Returns ``det(M)`` (0 when ``M`` is singular).
+    """
+    for a in range(r):
+        for b in range(r):
+            Mc[a, b] = M[a, b]
+        for b in range(nrhs):
+            out[a, b] = B[a, b]
+    det = 1.0
+    for c in range(r):
+        piv = c
+        big = abs(Mc[c, c])
+        for q in range(c + 1, r):
+            if abs(Mc[q, c]) > big:
+                big = abs(Mc[q, c])
+                piv = q
+        if big == 0.0:
+            return 0.0
+        if piv != c:
+            det = -det
+            for q in range(r):
+                tmp = Mc[c, q]
+                Mc[c, q] = Mc[piv, q]
+                Mc[piv, q] = tmp
+            for q in range(nrhs):
+                tmp = out[c, q]
+                out[c, q] = out[piv, q]
+                out[piv, q] = tmp
+        d = Mc[c, c]
+        det *= d
+        for q in range(c + 1, r):
+            f = Mc[q, c] / d
+            if f != 0.0:
+                for s in range(c, r):
+                    Mc[q, s] -= f * Mc[c, s]
+                for s in range(nrhs):
+                    out[q, s] -= f * out[c, s]
+    for c in range(r - 1, -1, -1):
+        for s in range(nrhs):
+            acc = out[c, s]
+            for q in range(c + 1, r):
+                acc -= Mc[c, q] * out[q, s]
+            out[c, s] = acc / Mc[c, c]
+    return det

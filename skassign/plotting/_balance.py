@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from skassign.metrics import standardized_mean_difference
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._optional import import_pyplot
 from skassign.utils._param_validation import (
     HasMethods,
@@ -105,6 +106,7 @@ def balance_frame(X, labels, *, absolute=True):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def plot_balance(
     X,
     labels=None,
@@ -139,15 +141,13 @@ def plot_balance(
         Plot ``|SMD|``; ``False`` keeps the sign (treated minus control).
     threshold : float or None, default=0.1
         Draw a reference line at this value (and its negative if signed).
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; ``None`` creates a new figure.
+    %(plot_ax)s
     title : str, default=None
         Title of the axes.
 
     Returns
     -------
-    ax : matplotlib.axes.Axes
-        The axes drawn on.
+    %(plot_returns_ax)s
 
     See Also
     --------
@@ -156,8 +156,6 @@ def plot_balance(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from skassign.designs import CompleteRandomization, Rerandomization
     >>> from skassign.plotting import plot_balance

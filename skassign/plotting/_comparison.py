@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._optional import import_pyplot
 from skassign.utils._param_validation import HasMethods, Interval, validate_params
 
@@ -34,6 +35,7 @@ def _check_comparison(result, caller):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
     """Distribution of the effect estimate per design over simulated experiments.
 
@@ -52,15 +54,13 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
         Which simulated effect to draw; ``None`` takes the last one.
     bins : int, default=30
         Number of common histogram bins.
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; ``None`` creates a new figure.
+    %(plot_ax)s
     title : str, default=None
         Title of the axes (a default names the effect).
 
     Returns
     -------
-    ax : matplotlib.axes.Axes
-        The axes drawn on.
+    %(plot_returns_ax)s
 
     See Also
     --------
@@ -68,8 +68,6 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skassign.designs import CompleteRandomization, Rerandomization
     >>> from skassign.plotting import plot_estimates
     >>> from skassign.simulation import (
@@ -135,6 +133,7 @@ def plot_estimates(result, *, effect=None, bins=30, ax=None, title=None):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def plot_power(result, *, ax=None, title=None):
     """Power curves: the rejection rate of each design by effect.
 
@@ -149,15 +148,13 @@ def plot_power(result, *, ax=None, title=None):
     ----------
     result : pandas.DataFrame
         The result of :func:`~skassign.simulation.compare_designs`.
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; ``None`` creates a new figure.
+    %(plot_ax)s
     title : str, default=None
         Title of the axes.
 
     Returns
     -------
-    ax : matplotlib.axes.Axes
-        The axes drawn on.
+    %(plot_returns_ax)s
 
     See Also
     --------
@@ -165,8 +162,6 @@ def plot_power(result, *, ax=None, title=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skassign.designs import CompleteRandomization
     >>> from skassign.plotting import plot_power
     >>> from skassign.simulation import (

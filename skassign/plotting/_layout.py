@@ -99,8 +99,6 @@ def plot_layout(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from skassign.designs import BatchLayout
     >>> from skassign.plotting import plot_layout

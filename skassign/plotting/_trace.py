@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._optional import import_pyplot
 from skassign.utils._param_validation import HasMethods, validate_params
 from skassign.utils.validation import final_step
@@ -31,6 +32,7 @@ class _Design(HasMethods):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def plot_trace(design, *, ax=None, show_current=True, label=None):
     """Plot the objective of an annealing design by iteration.
 
@@ -48,8 +50,7 @@ def plot_trace(design, *, ax=None, show_current=True, label=None):
     ----------
     design : fitted design or Pipeline ending in one
         A design with ``trace_``, such as :class:`~skassign.designs.MinMSE`.
-    ax : matplotlib.axes.Axes, default=None
-        Axes to draw on; ``None`` creates a new figure.
+    %(plot_ax)s
     show_current : bool, default=True
         Also draw the current objective (``current_trace_``), if the design
         records it.
@@ -58,13 +59,10 @@ def plot_trace(design, *, ax=None, show_current=True, label=None):
 
     Returns
     -------
-    ax : matplotlib.axes.Axes
-        The axes drawn on.
+    %(plot_returns_ax)s
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from skassign.designs import MinMSE
     >>> from skassign.plotting import plot_trace

@@ -59,8 +59,6 @@ def plot_tradeoff(search, *, axes=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from skassign.designs import Rerandomization
     >>> from skassign.model_selection import DesignSearchCV

@@ -63,6 +63,19 @@ fallback : design or None, default=None
 verbose : int, default=0
     0 is silent, 1 prints a summary of each stage, 2 also shows the
     solver log.""",
+    "metric_X_labels": """\
+X : array-like of shape (n_samples, n_features)
+    Covariates.
+labels : array-like of shape (n_samples,)
+    Group of each unit.""",
+    "pair_rows": """\
+One row per pair of arms (see :func:`standardized_mean_difference`).""",
+    "plot_ax": """\
+ax : matplotlib.axes.Axes, default=None
+    Axes to draw on; ``None`` creates a new figure.""",
+    "plot_returns_ax": """\
+ax : matplotlib.axes.Axes
+    The axes drawn on.""",
     "n_jobs": """\
 n_jobs : int or None, default=None
     Number of parallel jobs (joblib semantics).""",

@@ -306,12 +306,17 @@ class SolveOutcome:
     solver : str or None, default=None
         The engine that ran, or ``None`` when none did: then no limit
         warning is emitted and nothing is printed.
+    bound_is_objective : bool, default=False
+        The search was exhaustive: the bound is the design's objective at
+        the returned labels (``bound`` is then ignored), without evaluating
+        it a second time.
     """
 
     status: str
     bound: float = float("nan")
     n_nodes: int = -1
     solver: str | None = None
+    bound_is_objective: bool = False
 
 
 def relative_gap(objective, bound):

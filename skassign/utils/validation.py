@@ -6,6 +6,9 @@ handled here once; designs call these helpers instead of re-implementing them.
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 from sklearn.utils import check_array
 
@@ -167,8 +170,9 @@ def resolve_group_sizes(n_samples, n_groups, group_sizes, fixed, rng):
                 "group_sizes explicitly."
             )
         sizes = np.full(n_groups, base, dtype=np.int64)
-        others = np.setdiff1d(np.arange(n_groups), required)
-        chosen = rng.permutation(others)[: extra - required.size]
+        others = np.ones(n_groups, dtype=bool)
+        others[required] = False
+        chosen = rng.permutation(np.flatnonzero(others))[: extra - required.size]
         sizes[required] += 1
         sizes[chosen] += 1
         return sizes
@@ -407,6 +411,73 @@ def _temporal_columns_error(X, name="X"):
         + "; convert them to numbers first (for example days since a reference "
         "date, or the month as a category) or drop them."
     )
+
+
+def _is_checked_matrix(X):
+    """Whether scikit-learn's checks would return ``X`` itself, unchanged.
+
+    That is, ``check_array(X, dtype=np.float64, order="C")`` accepts ``X``
+    and returns it as it is: a C-ordered float64 ndarray (not a subclass)
+    with at least one row and one column and only finite values. A design
+    refit a thousand times on such arrays (a bootstrap) skips scikit-learn's
+    checks, which take longer than assigning a few dozen units; anything
+    else goes through them and gets their errors.
+
+    Parameters
+    ----------
+    X : object
+        Candidate covariates.
+
+    Returns
+    -------
+    out : bool
+        True if ``X`` needs no conversion and no check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassign.utils.validation import _is_checked_matrix
+    >>> _is_checked_matrix(np.ones((3, 2))), _is_checked_matrix(np.ones(3))
+    (True, False)
+    >>> _is_checked_matrix(np.array([[1.0], [np.nan]]))
+    False
+    """
+    return (
+        type(X) is np.ndarray
+        and X.dtype == np.float64
+        and X.ndim == 2
+        and X.shape[0] > 0
+        and X.shape[1] > 0
+        and X.flags.c_contiguous
+        # A finite sum means finite entries (NaN and inf propagate).
+        and math.isfinite(X.sum())
+    )
+
+
+def _checked_frame(X):
+    """Return what scikit-learn's checks would make of a float64 DataFrame.
+
+    For a pandas DataFrame with at least one row and one column, numpy
+    float64 columns only, string column names and finite values, returns
+    ``(values, names)``: the C-ordered float64 values that
+    ``check_array(X, dtype=np.float64, order="C")`` returns and the
+    ``feature_names_in_`` scikit-learn would set. Anything else returns
+    ``None`` and goes through scikit-learn's checks (and their errors).
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None or type(X) is not pd.DataFrame:
+        return None
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return None
+    names = list(X.columns)
+    if not all(type(name) is str for name in names):
+        return None
+    if not all(dtype == np.float64 for dtype in X.dtypes):
+        return None
+    values = np.ascontiguousarray(X.to_numpy(dtype=np.float64))
+    if not _is_checked_matrix(values):
+        return None
+    return values, np.asarray(names, dtype=object)
 
 
 def check_covariates(X, name="X"):

@@ -8,10 +8,10 @@ import pytest
 from scipy import stats
 
 from skassign.designs import GLMOptimal
-from skassign.designs._glm_optimal import GLMProblem
+from skassign.designs._glm_problem import GLMProblem
 from skassign.exceptions import InfeasibleDesignError
 from skassign.metrics import glm_criterion, mahalanobis_imbalance
-from skassign.metrics._glm import GLMModel
+from skassign.metrics._glm_model import GLMModel
 from skassign.utils._testing import all_assignments
 
 TABLE3_PRIORS = {

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skassign import base
+from skassign import _solver_design
 from skassign.datasets import make_tumor_mice
 from skassign.designs import (
     CompleteRandomization,
@@ -452,6 +452,27 @@ def test_moment_columns_reduce_without_changing_objective():
             )
 
 
+def test_moment_columns_are_cached_by_content():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 2))
+    columns = _optimal_problem._scaled_moment_columns
+    F, scale = columns(X, 0.5, "diagonal")
+    assert not F.flags.writeable
+    assert columns(X.copy(), 0.5, "diagonal")[0] is F
+    assert columns(X, 0.5, "full")[0] is not F
+    assert columns(X, 1.0, "diagonal")[0] is not F
+    fitted = OptimalBalance(random_state=0).fit(X)
+    X[0, 0] += 1.0  # same array, other content: not the cached columns
+    G, G_scale = columns(X, 0.5, "diagonal")
+    raw = _optimal_problem._moment_columns(X, 0.5, "diagonal")
+    assert np.array_equal(G * G_scale, raw) and not np.array_equal(G, F)
+    refit = OptimalBalance(random_state=0).fit(X)
+    _optimal_problem._moments_cache.clear()
+    fresh = OptimalBalance(random_state=0).fit(X)
+    assert np.array_equal(refit.labels_, fresh.labels_)
+    assert refit.objective_ == fresh.objective_ != fitted.objective_
+
+
 @pytest.mark.parametrize("n_groups, n", [(2, 14), (3, 12), (4, 12)])
 def test_symmetry_breaking_keeps_optimum_with_fixed_and_unequal(n_groups, n):
     rng = np.random.default_rng(n_groups)
@@ -615,11 +636,29 @@ def test_solver_params_override_defaults():
     assert design.n_nodes_ <= 3
 
 
+def test_solver_warnings_point_at_the_callers_line(monkeypatch):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    design = OptimalBalance(
+        time_limit=None, solver_params={"limits/nodes": 3}, random_state=0
+    )
+    with pytest.warns(SolverWarning, match="node_limit") as record:
+        design.fit(X)
+    assert {w.filename for w in record} == {__file__}
+
+    def broken(*args, **kwargs):
+        raise SolverError("SCIP stopped without a feasible assignment.")
+
+    monkeypatch.setattr(_solver_design, "solve_mip", broken)
+    with pytest.warns(SolverWarning, match="heuristic's assignment") as record:
+        OptimalBalance(method="mip", random_state=0).fit(X[:11])
+    assert {w.filename for w in record} == {__file__}
+
+
 def test_fallback_design_is_used_on_solver_failure(monkeypatch):
     def broken(*args, **kwargs):
         raise SolverError("SCIP stopped without a feasible assignment.")
 
-    monkeypatch.setattr(base, "solve_mip", broken)
+    monkeypatch.setattr(_solver_design, "solve_mip", broken)
     X = np.random.default_rng(0).normal(size=(11, 2))
     # The heuristic already holds a feasible assignment when the solver
     # fails: it is returned (better than any fallback), with a warning.

@@ -14,7 +14,7 @@ from skassign.metrics import (
     glm_efficiency,
     mahalanobis_imbalance,
 )
-from skassign.metrics._glm import GLMModel
+from skassign.metrics._glm_model import GLMModel
 
 PRIOR_1 = {
     "mu1": stats.norm(1, 2),

@@ -1,6 +1,7 @@
 """Seeding helpers."""
 
 import numpy as np
+import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -55,3 +56,25 @@ def test_set_random_states_leaves_estimators_without_randomness_alone():
     scaler = StandardScaler()
     assert set_random_states(scaler, 0) is scaler
     assert scaler.get_params() == StandardScaler().get_params()
+
+
+def test_legacy_random_state_is_numpys_random_state():
+    from skassign.utils._random import check_random_state, legacy_random_state
+
+    for seed in (0, 1, 123, 2**32 - 1, np.int64(7), [5, 6], np.arange(4)):
+        fast, numpy = legacy_random_state(seed), np.random.RandomState(seed)
+        fast_state, numpy_state = fast.get_state(), numpy.get_state()
+        assert fast_state[0] == numpy_state[0]
+        assert np.array_equal(fast_state[1], numpy_state[1])
+        assert fast_state[2:] == numpy_state[2:]
+        assert fast.normal(size=3).tolist() == numpy.normal(size=3).tolist()
+    assert check_random_state(3).randint(100, size=5).tolist() == (
+        np.random.RandomState(3).randint(100, size=5).tolist()
+    )
+    state = np.random.RandomState(0)
+    assert check_random_state(state) is state
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="Seed must be between"):
+            check_random_state(bad)
+    with pytest.raises(ValueError, match="cannot be used to seed"):
+        check_random_state("x")

@@ -180,3 +180,62 @@ def test_get_labels_and_final_step():
         get_labels(StandardScaler())
     with pytest.raises(ValueError, match="has no fitted labels_"):
         get_labels(CompleteRandomization())
+
+
+def _covariate_inputs():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 2))
+    frame = pd.DataFrame(A, columns=["w", "a"])
+    yield A
+    yield np.asfortranarray(A)
+    yield A[::2]
+    yield A.astype(np.float32)
+    yield (A * 10).astype(int)
+    yield np.array([[1.0, np.nan], [2.0, 3.0]])
+    yield np.array([[1.0, np.inf], [2.0, 3.0]])
+    yield np.array([[1e308, 1e308], [1e308, 1e308]])
+    yield np.zeros((0, 2))
+    yield A[:, 0]
+    yield frame
+    yield frame[["a"]]
+    yield pd.DataFrame(A)
+    yield frame.assign(n=np.arange(6))
+    yield frame.astype({"w": "Float64"})
+    yield frame.set_axis(["w", 0], axis=1)
+    yield frame.iloc[:0]
+
+
+@pytest.mark.parametrize("X", list(_covariate_inputs()))
+def test_fast_covariate_checks_agree_with_scikit_learn(X):
+    from sklearn.utils.validation import validate_data
+
+    from skassign.utils.validation import _checked_frame, _is_checked_matrix
+
+    estimator = StandardScaler()
+    try:
+        expected = validate_data(estimator, X, dtype=np.float64, order="C")
+    except (TypeError, ValueError):
+        expected = None
+    names = getattr(estimator, "feature_names_in_", None)
+    frame = _checked_frame(X)
+    if frame is not None:
+        assert np.array_equal(frame[0], expected) and frame[0].flags.c_contiguous
+        assert frame[1].dtype == object and frame[1].tolist() == names.tolist()
+    if _is_checked_matrix(X):
+        assert expected is X and names is None
+    if expected is None:
+        assert frame is None and not _is_checked_matrix(X)
+
+
+def test_fast_covariate_checks_take_plain_float_inputs():
+    from skassign.utils.validation import _checked_frame, _is_checked_matrix
+
+    A = np.arange(6.0).reshape(3, 2)
+    assert _is_checked_matrix(A) and _checked_frame(A) is None
+    values, names = _checked_frame(pd.DataFrame(A, columns=["w", "a"]))
+    assert np.array_equal(values, A) and names.tolist() == ["w", "a"]
+    design = CompleteRandomization(random_state=0)
+    frame_labels = design.fit_predict(pd.DataFrame(A, columns=["w", "a"]))
+    assert design.feature_names_in_.tolist() == ["w", "a"]
+    assert np.array_equal(design.fit_predict(A), frame_labels)
+    assert not hasattr(design, "feature_names_in_") and design.n_features_in_ == 2
