@@ -18,6 +18,28 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 os.environ.setdefault("SKASSIGN_DISCOVERY", "tests.worked_designs")
 
 
+@pytest.fixture(scope="session")
+def dask_client():
+    """One in-process Dask cluster and client for the whole test session.
+
+    Every test that runs under ``joblib.parallel_config(backend="dask")``
+    requests this fixture: a single cluster, closed (client first) when the
+    session ends. With two clusters in one session (one kept for the
+    session, another opened and closed by a module while the first was
+    open), a client was left reconnecting to a closed in-process scheduler
+    and tornado printed a traceback ("ConnectionPool is closed",
+    CancelledError) at interpreter shutdown.
+    """
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
 def X_small():
     """Twenty units, three standard-normal covariates."""

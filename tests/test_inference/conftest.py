@@ -7,18 +7,6 @@ import pytest
 from skassign.base import BaseDesign
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 @pytest.fixture
 def run_on_backend(request):
     """Return a function running ``func()`` under a named joblib backend."""
