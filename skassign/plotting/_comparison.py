@@ -25,6 +25,16 @@ def _check_comparison(result, caller):
     return experiments
 
 
+def _check_columns(result, columns, caller):
+    missing = [c for c in columns if c not in result.columns]
+    if missing:
+        raise ValueError(
+            f"{caller} needs the columns {', '.join(columns)} of the table "
+            "returned by skassign.simulation.compare_designs; missing: "
+            f"{', '.join(missing)}."
+        )
+
+
 @validate_params(
     {
         "result": [pd.DataFrame],
@@ -147,7 +157,9 @@ def plot_power(result, *, ax=None, title=None):
     Parameters
     ----------
     result : pandas.DataFrame
-        The result of :func:`~skassign.simulation.compare_designs`.
+        The result of :func:`~skassign.simulation.compare_designs`, or that
+        table read back from a file: only its columns ``design``, ``effect``,
+        ``rejection_rate`` and ``rejection_se`` are drawn.
     %(plot_ax)s
     title : str, default=None
         Title of the axes.
@@ -174,7 +186,10 @@ def plot_power(result, *, ax=None, title=None):
     >>> ax.get_ylabel()
     'Rejection rate'
     """
-    _check_comparison(result, "plot_power")
+    # Only the summary columns are drawn: a table read back from a file works.
+    _check_columns(
+        result, ["design", "effect", "rejection_rate", "rejection_se"], "plot_power"
+    )
     plt = import_pyplot("plot_power")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0))

@@ -107,6 +107,31 @@ def test_comparison_plots_draw_the_table():
         plot_estimates(table, effect=3.0)
     with pytest.raises(ValueError, match="compare_designs"):
         plot_power(pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="missing: rejection_se"):
+        plot_power(pd.DataFrame(table).drop(columns="rejection_se"))
+    plt.close("all")
+
+
+def test_plot_power_draws_a_table_read_back_from_a_file(tmp_path):
+    from skassign.plotting import plot_power
+    from skassign.simulation import LinearOutcome, NormalCovariates, compare_designs
+
+    table = compare_designs(
+        {"complete": CompleteRandomization()},
+        NormalCovariates(12, 1),
+        LinearOutcome(noise_sd=0.5),
+        effects=[0.0, 1.0],
+        n_experiments=8,
+        random_state=0,
+    )
+    table.to_csv(tmp_path / "table.csv", index=False)
+    read = pd.read_csv(tmp_path / "table.csv")
+    assert not hasattr(read, "experiments")
+    ax = plot_power(read)
+    lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    np.testing.assert_allclose(
+        np.asarray(lines[0].get_ydata(), float), table["rejection_rate"]
+    )
     plt.close("all")
 
 
