@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +45,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+from _provenance import commit  # noqa: E402
 
 from skassign.designs import BatchLayout  # noqa: E402
 from skassign.metrics import osat_score  # noqa: E402
@@ -312,19 +313,6 @@ def item_positions(n_random=1000, figure=True):
     return result
 
 
-def _git_commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[1, 2, 3])
@@ -341,7 +329,7 @@ def main(argv=None):
     run = {
         "machine": {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "commit": _git_commit(),
+            "commit": commit(),
             "platform": platform.platform(),
             "python": sys.version.split()[0],
             "processor": platform.processor(),

@@ -45,7 +45,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -59,6 +58,7 @@ from scipy import stats
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from _provenance import commit  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -83,19 +83,6 @@ from skassign.utils._parallel import parallel_in_order  # noqa: E402
 RESULTS = HERE / "results"
 OUTPUT = RESULTS / "bench_compare_designs.json"
 EFFECTS = (0.0, -50.0, -250.0)
-
-
-def _commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def _machine():
@@ -601,7 +588,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     argv_used = sys.argv[1:] if argv is None else list(argv)
-    run_commit = _commit()  # the code that runs, even if HEAD moves meanwhile
+    run_commit = commit(short=True)  # the code that runs, even if HEAD moves meanwhile
     args.figure_prefix = "compare_designs_quick" if args.quick else "compare_designs"
     if args.output is None:
         args.output = OUTPUT.with_name(
@@ -618,7 +605,7 @@ def main(argv=None):
         results = json.loads(args.output.read_text())
     results.update(
         {
-            "commit": _commit(),
+            "commit": commit(short=True),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": _machine(),
             "quick": args.quick,

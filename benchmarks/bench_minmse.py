@@ -69,6 +69,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _minmse_r_port import assign_treatment, evaluate_solution  # noqa: E402
+from _provenance import git as _git  # noqa: E402
 
 from skassign.designs import MinMSE  # noqa: E402
 from skassign.metrics import minmse_objective, minmse_scale  # noqa: E402
@@ -552,13 +553,6 @@ def print_report(report):
     )
     print("  trace:", {k: round(v, 7) for k, v in r["trace_checkpoints"].items()})
     print(f"  plot: {r['plot']}  {'ok' if r['ok'] else 'MORE THAN 10 s CPU'}")
-
-
-def _git(*args):
-    out = subprocess.run(
-        ["git", *args], cwd=HERE.parent, capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 def main(argv=None):

@@ -69,7 +69,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -83,6 +82,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+from _provenance import git as _git  # noqa: E402
 
 from skassign.base import draw_assignments  # noqa: E402
 from skassign.datasets import make_tumor_mice  # noqa: E402
@@ -1024,13 +1025,6 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     print(f"Results written to {output}")
-
-
-def _git(*args):
-    out = subprocess.run(
-        ["git", *args], cwd=HERE.parent, capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 def _json_default(value):

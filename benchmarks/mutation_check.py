@@ -41,6 +41,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _provenance import git as _git
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -77,13 +79,6 @@ MUTATIONS = [
         INFERENCE_TESTS,
     ),
 ]
-
-
-def _git(*args):
-    out = subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip()
 
 
 def _copy_tree(dest):

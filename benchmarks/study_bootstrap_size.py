@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -47,6 +46,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from _provenance import commit  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from sklearn import config_context  # noqa: E402
 from sklearn.base import clone  # noqa: E402
@@ -235,19 +235,6 @@ def summarise(sampling, boot, double):
     return out
 
 
-def _commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", type=int, default=200)
@@ -279,7 +266,7 @@ def main(argv=None):
     )
     table = summarise(sampling, boot, double)
     result = {
-        "commit": _commit(),
+        "commit": commit(short=True),
         "command": " ".join(["python benchmarks/study_bootstrap_size.py", *argv_used]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
