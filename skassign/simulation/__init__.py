@@ -6,20 +6,8 @@ on a Dask cluster, reproducibly; the outcome models and covariate generators
 here make a comparison a few lines.
 """
 
+from skassign.simulation import _models
 from skassign.simulation._compare import compare_designs
-from skassign.simulation._models import (
-    LinearOutcome,
-    NormalCovariates,
-    PoissonOutcome,
-    TumorGrowthOutcome,
-    TumorMiceCovariates,
-)
+from skassign.simulation._models import *  # noqa: F403 (its __all__, re-exported)
 
-__all__ = [
-    "LinearOutcome",
-    "NormalCovariates",
-    "PoissonOutcome",
-    "TumorGrowthOutcome",
-    "TumorMiceCovariates",
-    "compare_designs",
-]
+__all__ = [*_models.__all__, "compare_designs"]
