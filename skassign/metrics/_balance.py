@@ -21,6 +21,10 @@ __all__ = [
     "variance_ratio",
 ]
 
+# Every metric takes covariates and labels; most take nothing else.
+_X_LABELS = {"X": ["array-like"], "labels": ["array-like"]}
+_validate_X_labels = validate_params(_X_LABELS, prefer_skip_nested_validation=True)
+
 
 def _check_X_labels(X, labels):
     """Validate covariates and labels together; return arrays, names and arms."""
@@ -57,10 +61,7 @@ def _safe_ratio(num, den, zero_zero):
     return out
 
 
-@validate_params(
-    {"X": ["array-like"], "labels": ["array-like"]},
-    prefer_skip_nested_validation=True,
-)
+@_validate_X_labels
 @fill_doc
 def standardized_mean_difference(X, labels):
     """Standardised mean difference of every covariate for every pair of arms.
@@ -100,10 +101,7 @@ def standardized_mean_difference(X, labels):
     return np.vstack(rows)
 
 
-@validate_params(
-    {"X": ["array-like"], "labels": ["array-like"]},
-    prefer_skip_nested_validation=True,
-)
+@_validate_X_labels
 @fill_doc
 def variance_ratio(X, labels):
     """Ratio of unbiased variances of every covariate for every pair of arms.
@@ -113,14 +111,7 @@ def variance_ratio(X, labels):
 
     Read more in the :ref:`User Guide <metrics>`.
 
-    Parameters
-    ----------
-    %(metric_X_labels)s
-
-    Returns
-    -------
-    ratio : ndarray of shape (n_pairs, n_features)
-        %(pair_rows)s
+    %(pair_metric_io)s
 
     Examples
     --------
@@ -135,10 +126,7 @@ def variance_ratio(X, labels):
     )
 
 
-@validate_params(
-    {"X": ["array-like"], "labels": ["array-like"]},
-    prefer_skip_nested_validation=True,
-)
+@_validate_X_labels
 @fill_doc
 def ks_statistic(X, labels):
     """Two-sample Kolmogorov-Smirnov statistic per covariate and pair of arms.
@@ -148,14 +136,7 @@ def ks_statistic(X, labels):
 
     Read more in the :ref:`User Guide <metrics>`.
 
-    Parameters
-    ----------
-    %(metric_X_labels)s
-
-    Returns
-    -------
-    ks : ndarray of shape (n_pairs, n_features)
-        %(pair_rows)s
+    %(pair_metric_io)s
 
     Examples
     --------
@@ -250,8 +231,7 @@ def _mahalanobis_total_batch(Z, assignments, sizes):
 
 @validate_params(
     {
-        "X": ["array-like"],
-        "labels": ["array-like"],
+        **_X_LABELS,
         "covariance": [StrOptions({"within", "total", "separate"})],
     },
     prefer_skip_nested_validation=True,
@@ -360,8 +340,7 @@ def _max_pairwise_discrepancy(means, seconds, rho):
 
 @validate_params(
     {
-        "X": ["array-like"],
-        "labels": ["array-like"],
+        **_X_LABELS,
         "rho": [Interval(Real, 0, None, closed="left")],
         "second_moments": [StrOptions({"diagonal", "full"})],
     },
@@ -411,10 +390,7 @@ def moment_discrepancy(X, labels, *, rho=0.5, second_moments="diagonal"):
     return _max_pairwise_discrepancy(means, seconds, rho)
 
 
-@validate_params(
-    {"X": ["array-like"], "labels": ["array-like"]},
-    prefer_skip_nested_validation=True,
-)
+@_validate_X_labels
 @fill_doc
 def balance_table(X, labels):
     """Balance of every covariate for every pair of arms, as a DataFrame.

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import validate_params
 
 __all__ = ["batch_means_score", "osat_score", "spatial_score"]
@@ -143,6 +144,7 @@ def _check_batches(labels, capacities, n_samples):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def osat_score(labels, features, capacities=None):
     """OSAT score of a batch layout, exactly as designit computes it.
 
@@ -160,8 +162,7 @@ def osat_score(labels, features, capacities=None):
 
     Parameters
     ----------
-    labels : array-like of shape (n_samples,)
-        Batch of every unit, ``0..n_batches-1``.
+    %(batch_labels)s
     features : array-like of shape (n_samples,) or (n_samples, n_features)
         Categorical features of the units (any values; NaN/None missing).
     capacities : array-like of shape (n_batches,) or None, default=None
@@ -213,6 +214,7 @@ def _osat_from_cells(labels, cells, n_cells, capacities):
     {"labels": ["array-like"], "X": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def batch_means_score(labels, X):
     """Spread of the batch means of numeric covariates (Mahalanobis).
 
@@ -226,8 +228,7 @@ def batch_means_score(labels, X):
 
     Parameters
     ----------
-    labels : array-like of shape (n_samples,)
-        Batch of every unit, ``0..n_batches-1``.
+    %(batch_labels)s
     X : array-like of shape (n_samples,) or (n_samples, n_features)
         Numeric covariates.
 

@@ -186,15 +186,7 @@ class Experiment(BaseCrossValidator):
     def get_n_splits(self, X=None, y=None, groups=None):
         """Return the number of splits: the design's number of arms.
 
-        Parameters
-        ----------
-        %(ignored_X)s
-        %(ignored_y_groups)s
-
-        Returns
-        -------
-        n_splits : int
-            The design's ``n_groups``.
+        %(splitter_n_splits)s
         """
         self._validate_params()
         if self.labels is not None:
@@ -255,15 +247,11 @@ class Experiment(BaseCrossValidator):
         labels = self.assignment(X)
         return [np.flatnonzero(labels == g) for g in range(self.get_n_splits())]
 
+    @fill_doc
     def split(self, X, y=None, groups=None):
         """Generate leave-one-arm-out ``(train, test)`` index pairs.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units.
-        y : array-like of shape (n_samples,), default=None
-            Outcomes; only their length is checked.
+        %(split_X_y)s
         groups : object
             Ignored: an Experiment splits by the design's arms.
 

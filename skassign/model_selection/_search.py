@@ -94,28 +94,16 @@ class FullSample(BaseCrossValidator):
     def get_n_splits(self, X=None, y=None, groups=None):
         """Return the number of splits, ``n_repeats``.
 
-        Parameters
-        ----------
-        %(ignored_X)s
-        %(ignored_y_groups)s
-
-        Returns
-        -------
-        n_splits : int
-            ``n_repeats``.
+        %(splitter_n_splits)s
         """
         self._validate_params()
         return int(self.n_repeats)
 
+    @fill_doc
     def split(self, X, y=None, groups=None):
         """Generate ``(idx, idx)`` pairs: the same units to fit and to score.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Covariates of the units.
-        y : array-like of shape (n_samples,), default=None
-            Ignored apart from its length.
+        %(split_X_y)s
         groups : object
             Ignored, exists for compatibility.
 

@@ -141,13 +141,7 @@ def plot_balance(
         Plot ``|SMD|``; ``False`` keeps the sign (treated minus control).
     threshold : float or None, default=0.1
         Draw a reference line at this value (and its negative if signed).
-    %(plot_ax)s
-    title : str, default=None
-        Title of the axes.
-
-    Returns
-    -------
-    %(plot_returns_ax)s
+    %(plot_ax_title_returns)s
 
     See Also
     --------

@@ -160,13 +160,7 @@ def plot_power(result, *, ax=None, title=None):
         The result of :func:`~skassign.simulation.compare_designs`, or that
         table read back from a file: only its columns ``design``, ``effect``,
         ``rejection_rate`` and ``rejection_se`` are drawn.
-    %(plot_ax)s
-    title : str, default=None
-        Title of the axes.
-
-    Returns
-    -------
-    %(plot_returns_ax)s
+    %(plot_ax_title_returns)s
 
     See Also
     --------

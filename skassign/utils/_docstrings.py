@@ -68,11 +68,36 @@ X : array-like of shape (n_samples, n_features)
     Covariates.
 labels : array-like of shape (n_samples,)
     Group of each unit.""",
-    "pair_rows": """\
-One row per pair of arms (see :func:`standardized_mean_difference`).""",
+    # Parameters and return of a per-pair balance metric.
+    "pair_metric_io": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Covariates.
+labels : array-like of shape (n_samples,)
+    Group of each unit.
+
+Returns
+-------
+values : ndarray of shape (n_pairs, n_features)
+    One row per pair of arms (see :func:`standardized_mean_difference`).""",
+    "batch_labels": """\
+labels : array-like of shape (n_samples,)
+    Batch of every unit, ``0..n_batches-1``.""",
     "plot_ax": """\
 ax : matplotlib.axes.Axes, default=None
     Axes to draw on; ``None`` creates a new figure.""",
+    # The last parameters and the return of a plot with a title.
+    "plot_ax_title_returns": """\
+ax : matplotlib.axes.Axes, default=None
+    Axes to draw on; ``None`` creates a new figure.
+title : str, default=None
+    Title of the axes.
+
+Returns
+-------
+ax : matplotlib.axes.Axes
+    The axes drawn on.""",
     "plot_returns_ax": """\
 ax : matplotlib.axes.Axes
     The axes drawn on.""",
@@ -88,6 +113,14 @@ progress : bool, default=False
     "control": """\
 control : int, default=0
     Control arm; every other arm is compared with it.""",
+    # The arguments of a splitter's ``split`` that it reads.
+    "split_X_y": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Covariates of the units.
+y : array-like of shape (n_samples,), default=None
+    Outcomes; only their length is checked.""",
     # Arguments of scikit-learn's splitter methods that a splitter ignores.
     "ignored_X": """\
 X : object
@@ -147,6 +180,21 @@ random_state : int, RandomState instance or None, default=None
     Root seed of the resamples.""",
         _SHARED["joblib_verbose"],
         _SHARED["progress"],
+    ]
+)
+
+# The parameters and return of a splitter's ``get_n_splits``.
+_SHARED["splitter_n_splits"] = "\n".join(
+    [
+        "Parameters",
+        "----------",
+        _SHARED["ignored_X"],
+        _SHARED["ignored_y_groups"],
+        "",
+        "Returns",
+        "-------",
+        "n_splits : int",
+        "    Number of splits.",
     ]
 )
 
