@@ -68,36 +68,12 @@ X : array-like of shape (n_samples, n_features)
     Covariates.
 labels : array-like of shape (n_samples,)
     Group of each unit.""",
-    # Parameters and return of a per-pair balance metric.
-    "pair_metric_io": """\
-Parameters
-----------
-X : array-like of shape (n_samples, n_features)
-    Covariates.
-labels : array-like of shape (n_samples,)
-    Group of each unit.
-
-Returns
--------
-values : ndarray of shape (n_pairs, n_features)
-    One row per pair of arms (see :func:`standardized_mean_difference`).""",
     "batch_labels": """\
 labels : array-like of shape (n_samples,)
     Batch of every unit, ``0..n_batches-1``.""",
     "plot_ax": """\
 ax : matplotlib.axes.Axes, default=None
     Axes to draw on; ``None`` creates a new figure.""",
-    # The last parameters and the return of a plot with a title.
-    "plot_ax_title_returns": """\
-ax : matplotlib.axes.Axes, default=None
-    Axes to draw on; ``None`` creates a new figure.
-title : str, default=None
-    Title of the axes.
-
-Returns
--------
-ax : matplotlib.axes.Axes
-    The axes drawn on.""",
     "plot_returns_ax": """\
 ax : matplotlib.axes.Axes
     The axes drawn on.""",
@@ -180,6 +156,33 @@ random_state : int, RandomState instance or None, default=None
     Root seed of the resamples.""",
         _SHARED["joblib_verbose"],
         _SHARED["progress"],
+    ]
+)
+
+# Parameters and return of a per-pair balance metric.
+_SHARED["pair_metric_io"] = "\n".join(
+    [
+        "Parameters",
+        "----------",
+        _SHARED["metric_X_labels"],
+        "",
+        "Returns",
+        "-------",
+        "values : ndarray of shape (n_pairs, n_features)",
+        "    One row per pair of arms (see :func:`standardized_mean_difference`).",
+    ]
+)
+
+# The last parameters and the return of a plot with a title.
+_SHARED["plot_ax_title_returns"] = "\n".join(
+    [
+        _SHARED["plot_ax"],
+        "title : str, default=None",
+        "    Title of the axes.",
+        "",
+        "Returns",
+        "-------",
+        _SHARED["plot_returns_ax"],
     ]
 )
 
