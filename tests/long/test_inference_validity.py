@@ -23,10 +23,13 @@ valid test fails one of them about 3% of the time. Power is printed, not
 asserted.
 
 Seeds are fresh on every run; the root seed is printed and part of every
-assertion message. Replay a run with ``SKASSIGN_VALIDITY_SEED=<root>``. The
+assertion message. Replay a run with ``SKASSIGN_VALIDITY_SEED=<root>``. With
+``SKASSIGN_VALIDITY_TABLE=<path>`` every case appends its rows (with the
+case, the root seed and the checks' failures) to that file as JSON lines. The
 module takes about 10 minutes on two idle cores (``-m slow``).
 """
 
+import json
 import os
 
 import numpy as np
@@ -82,6 +85,13 @@ def test_size_and_coverage(case):
             f"{row['mean_distinct_draws']}, failed {row['n_failed']}"
         )
     failures = assess(table, test, n_groups, alpha=ALPHA, z=Z)
+    path = os.environ.get("SKASSIGN_VALIDITY_TABLE")
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            for row in table:
+                record = {"case": case_id, "test": test, "n_groups": n_groups}
+                record.update(row, root_seed=ROOT_SEED, failures=failures)
+                file.write(json.dumps(record) + "\n")
     assert not failures, f"{case_id} {replay}: " + "; ".join(failures)
 
 
