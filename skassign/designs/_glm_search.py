@@ -54,6 +54,8 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
     old = np.empty(2, dtype=np.int64)
     new = np.empty(2, dtype=np.int64)
     nf = free.shape[0]
+    # single moves (free sizes) to each arm, then swaps with every free unit
+    n_single = n_arms if free_sizes else 0
     arm_counts = np.zeros(n_arms, dtype=np.int64)
     for i in range(labels.shape[0]):
         arm_counts[labels[i]] += 1
@@ -68,92 +70,28 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
             if n_eval >= max_evals:
                 break
             i = free[order[ii]]
-            # single moves (free sizes)
-            if free_sizes:
-                for b in range(n_arms):
-                    a = labels[i]
+            start = np.random.randint(nf)
+            for t in range(n_single + nf):
+                if t < n_single:
+                    a, b, nchg = labels[i], t, 1
                     if b == a or arm_counts[a] <= min_size:
                         continue
-                    units[0], old[0], new[0] = i, a, b
-                    n_eval += 1
-                    if mode == 1 or constrained:
-                        imb = imbalance_after(
-                            X, units, old, new, 1, counts, sums, outer
-                        )
-                    else:
-                        imb = 0.0
-                    if mode == 1:
-                        val = imb
-                    else:
-                        if constrained and imb > max_imbalance:
-                            continue
-                        val = evaluate_move(
-                            units,
-                            old,
-                            new,
-                            1,
-                            W,
-                            logw,
-                            shift,
-                            X,
-                            geo,
-                            labels,
-                            n_arms,
-                            S,
-                            A,
-                            ld,
-                            lt,
-                            graded,
-                            crit,
-                            variant,
-                            values,
-                            scratch,
-                        )
-                    if val < current - 1e-10 * (1.0 + abs(current)):
-                        apply_move(
-                            units,
-                            old,
-                            new,
-                            1,
-                            W,
-                            logw,
-                            shift,
-                            X,
-                            geo,
-                            labels,
-                            n_arms,
-                            S,
-                            A,
-                            ld,
-                            lt,
-                            graded,
-                        )
-                        apply_stats(X, units, old, new, 1, counts, sums, outer)
-                        arm_counts[a] -= 1
-                        arm_counts[b] += 1
-                        current = val
-                        improved = True
-                        n_applied += 1
-                        if mode == 1 and current <= target:
-                            return current, n_eval, n_applied
-            # swaps
-            start = np.random.randint(nf)
-            for jj in range(nf):
-                j = free[(start + jj) % nf]
-                # every unordered pair once: i in the lower arm; swaps stay
-                # within a swap class (stratum)
-                if (
-                    labels[j] <= labels[i]
-                    or classes[j] != classes[i]
-                    or n_eval >= max_evals
-                ):
-                    continue
-                a, b = labels[i], labels[j]
+                else:
+                    j = free[(start + t - n_single) % nf]
+                    # every unordered pair once: i in the lower arm; swaps
+                    # stay within a swap class (stratum)
+                    if (
+                        labels[j] <= labels[i]
+                        or classes[j] != classes[i]
+                        or n_eval >= max_evals
+                    ):
+                        continue
+                    a, b, nchg = labels[i], labels[j], 2
+                    units[1], old[1], new[1] = j, b, a
                 units[0], old[0], new[0] = i, a, b
-                units[1], old[1], new[1] = j, b, a
                 n_eval += 1
                 if mode == 1 or constrained:
-                    imb = imbalance_after(X, units, old, new, 2, counts, sums, outer)
+                    imb = imbalance_after(X, units, old, new, nchg, counts, sums, outer)
                 else:
                     imb = 0.0
                 if mode == 1:
@@ -165,7 +103,7 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
                         units,
                         old,
                         new,
-                        2,
+                        nchg,
                         W,
                         logw,
                         shift,
@@ -188,7 +126,7 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
                         units,
                         old,
                         new,
-                        2,
+                        nchg,
                         W,
                         logw,
                         shift,
@@ -202,7 +140,10 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
                         lt,
                         graded,
                     )
-                    apply_stats(X, units, old, new, 2, counts, sums, outer)
+                    apply_stats(X, units, old, new, nchg, counts, sums, outer)
+                    if nchg == 1:
+                        arm_counts[a] -= 1
+                        arm_counts[b] += 1
                     current = val
                     improved = True
                     n_applied += 1
