@@ -5,7 +5,9 @@ fresh subprocess per tree, alternating between the trees so that both see
 the same machine load; the earlier tree is a ``git worktree`` of the commit
 to compare with. Plots and JSON of the sections go to a temporary folder, so
 neither tree's ``results/bench_minmse.json`` is touched. The comparison goes
-to ``results/engines_side_by_side_minmse.json``.
+to ``results/engines_side_by_side_minmse.json``. R is not run here (both
+trees would time the same R package): the sections that compare with R get
+``use_r=False`` and their R columns hold the fallback figures.
 
 Run ``git worktree add /tmp/prev-search e33ddb2`` and then
 ``python benchmarks/side_by_side_minmse.py --previous /tmp/prev-search``
@@ -28,14 +30,19 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("correctness", "speed", "quality", "scale")
 RUNNER = """
-import json, sys
+import inspect, json, sys
 from pathlib import Path
 tree, section, quick, out = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4]
 sys.path.insert(0, tree + "/benchmarks")
 sys.path.insert(0, tree)
 import bench_minmse
 bench_minmse.RESULTS = Path(out).parent
-rows = getattr(bench_minmse, section)(quick)
+func = getattr(bench_minmse, section)
+# R is not run: the comparison is between the two trees' MinMSE, and the R
+# columns of both hold the same fallback.
+options = {"r_lib": None, "use_r": False}
+parameters = inspect.signature(func).parameters
+rows = func(quick, **{k: v for k, v in options.items() if k in parameters})
 Path(out).write_text(json.dumps(rows, default=float))
 """
 
