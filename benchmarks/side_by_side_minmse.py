@@ -94,12 +94,12 @@ def compare(prev, cur):
             "cur_long_objective": b["ours_long_objective"],
             "same_objectives": a["ours_objective"] == b["ours_objective"]
             and a["ours_long_objective"] == b["ours_long_objective"],
-            "prev_seconds": a["ours_seconds"],
-            "cur_seconds": b["ours_seconds"],
-            "prev_long_seconds": a["ours_long_seconds"],
-            "cur_long_seconds": b["ours_long_seconds"],
-            "prev_ok": [a["ok_default"], a["ok_long"], a["ok_to_port_objective"]],
-            "cur_ok": [b["ok_default"], b["ok_long"], b["ok_to_port_objective"]],
+            "prev_cpu_s": a["ours_cpu_s"],
+            "cur_cpu_s": b["ours_cpu_s"],
+            "prev_long_cpu_s": a["ours_long_cpu_s"],
+            "cur_long_cpu_s": b["ours_long_cpu_s"],
+            "prev_ok": [a["ok_default"], a["ok_long"], a["ok_to_r_objective"]],
+            "cur_ok": [b["ok_default"], b["ok_long"], b["ok_to_r_objective"]],
         }
         for a, b in zip(prev["quality"], cur["quality"], strict=True)
     ]
@@ -134,6 +134,11 @@ def compare(prev, cur):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--previous", required=True, help="worktree of the commit")
+    parser.add_argument(
+        "--previous-commit",
+        default=None,
+        help="the earlier tree's commit, when it is not a git checkout",
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     trees = {"prev": Path(args.previous).resolve(), "cur": HERE.parent}
@@ -154,7 +159,7 @@ def main(argv=None):
                 load.append(os.getloadavg())
     report = {
         "benchmark": "bench_minmse.py, side by side",
-        "prev_commit": git_head(trees["prev"]),
+        "prev_commit": args.previous_commit or git_head(trees["prev"]),
         "cur_commit": git_head(trees["cur"]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "cpus": os.cpu_count(),
