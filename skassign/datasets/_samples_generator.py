@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.utils import check_random_state
 
 from skassign.utils._param_validation import Interval, validate_params
+from skassign.utils._random import check_random_state
 from skassign.utils.validation import check_labels
 
 __all__ = ["make_tumor_mice", "simulate_tumor_growth"]

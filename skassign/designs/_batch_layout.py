@@ -9,7 +9,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skassign.base import BaseDesign
@@ -27,6 +26,7 @@ from skassign.utils._param_validation import (
     StrOptions,
     _fit_context,
 )
+from skassign.utils._random import check_random_state
 from skassign.utils._strata import check_strata, make_strata, split_strata_column
 from skassign.utils.validation import check_fixed_labels, resolve_group_sizes
 

@@ -12,13 +12,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import stats
-from sklearn.utils import check_random_state
 
 from skassign.base import BaseDesign, draw_assignments
 from skassign.designs._glm_problem import GLMProblem
 from skassign.designs._glm_search import hybrid_vns
 from skassign.metrics._glm_model import FAMILIES, GLMModel
 from skassign.utils._param_validation import Interval, StrOptions
+from skassign.utils._random import check_random_state
 from skassign.utils.validation import (
     check_assignment,
     check_fixed_labels,

@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 from numba import njit
-from sklearn.utils import check_random_state
 
 from skassign.base import draw_assignments
 from skassign.designs._glm_imbalance import apply_stats, imbalance_after
 from skassign.designs._glm_kernels import apply_move, evaluate_move, make_scratch
 from skassign.exceptions import InfeasibleDesignError
+from skassign.utils._random import check_random_state
 
 __all__ = ["hybrid_vns", "local_search"]
 

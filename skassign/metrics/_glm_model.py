@@ -15,7 +15,8 @@ import warnings
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.utils import check_random_state
+
+from skassign.utils._random import check_random_state
 
 __all__ = [
     "CLOSED_FORM_PRIORS",

@@ -7,13 +7,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, GridSearchCV
-from sklearn.utils import check_random_state, indexable
+from sklearn.utils import indexable
 
 from skassign.model_selection._experiment import _n_samples, _validate_constraints
 from skassign.utils._docstrings import fill_doc
 from skassign.utils._param_validation import (
     Interval,
 )
+from skassign.utils._random import check_random_state
 from skassign.utils._repr import DocLinkMixin
 
 __all__ = ["DesignSearchCV", "FullSample"]
