@@ -218,9 +218,7 @@ class BaseDesign(
         rng = check_random_state(self.random_state)
         n_samples = X.shape[0]
         fixed = check_fixed_labels(fixed_labels, n_samples, self.n_groups)
-        sizes = resolve_group_sizes(
-            n_samples, self.n_groups, self.group_sizes, fixed, rng
-        )
+        sizes = self._fit_group_sizes(n_samples, fixed, rng, strata)
         if strata is not None:
             if not self._supports_strata():
                 raise ValueError(
@@ -231,6 +229,9 @@ class BaseDesign(
             strata = make_strata(codes, names, sizes, fixed, rng)
             assign_params["strata"] = strata
         labels = self._assign(X, sizes, fixed, rng, **assign_params)
+        if sizes is None:
+            # The design chose the sizes (see _fit_group_sizes).
+            sizes = np.bincount(labels, minlength=self.n_groups)
         labels = check_assignment(labels, sizes, fixed)
         if isinstance(strata, Strata):
             strata.check(labels, type(self).__name__)
@@ -242,6 +243,18 @@ class BaseDesign(
         self._fit_fingerprint = _fingerprint(X)
         self._finish_fit()
         return self
+
+    def _fit_group_sizes(self, n_samples, fixed, rng, strata):
+        """Size of every group for ``fit``, or None when ``_assign`` chooses them.
+
+        By default the sizes follow ``group_sizes`` (as equal as possible
+        for None). A design whose search also chooses the sizes returns
+        None: ``_assign`` then receives ``sizes=None`` and the fitted sizes
+        are those of its labels.
+        """
+        return resolve_group_sizes(
+            n_samples, self.n_groups, self.group_sizes, fixed, rng
+        )
 
     def _finish_fit(self):
         """Finish ``fit`` once the fitted attributes are set (a hook).

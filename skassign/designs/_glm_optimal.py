@@ -18,10 +18,7 @@ from skassign.designs._glm_problem import GLMProblem
 from skassign.designs._glm_search import hybrid_vns
 from skassign.metrics._glm_model import FAMILIES, GLMModel
 from skassign.utils._param_validation import Interval, StrOptions
-from skassign.utils._random import check_random_state
 from skassign.utils.validation import (
-    check_assignment,
-    check_fixed_labels,
     resolve_group_sizes,
 )
 
@@ -228,33 +225,20 @@ class GLMOptimal(BaseDesign):
             return float(self.max_imbalance)
         return np.inf
 
-    def _fit(self, X, *, fixed_labels=None, strata=None):
+    def _fit_group_sizes(self, n_samples, fixed, rng, strata):
         if not self._free_sizes():
-            return super()._fit(X, fixed_labels=fixed_labels, strata=strata)
+            return super()._fit_group_sizes(n_samples, fixed, rng, strata)
         if strata is not None:
             raise ValueError(
-                "GLMOptimal does not support strata: its assignment step takes no "
-                "'strata' argument."
+                "GLMOptimal does not support strata with group_sizes='free': a "
+                "stratum's counts per arm need the arms' sizes."
             )
-        self._check_params()
-        X = self._validate_X(X, reset=True)
-        rng = check_random_state(self.random_state)
-        fixed = check_fixed_labels(fixed_labels, X.shape[0], self.n_groups)
-        if X.shape[0] < self.n_groups * self.min_group_size:
+        if n_samples < self.n_groups * self.min_group_size:
             raise ValueError(
-                f"n_samples={X.shape[0]} cannot fill {self.n_groups} arms of at "
+                f"n_samples={n_samples} cannot fill {self.n_groups} arms of at "
                 f"least min_group_size={self.min_group_size} units."
             )
-        self._fit_params = {"fixed_labels": fixed} if np.any(fixed >= 0) else {}
-        labels = self._assign(X, None, fixed, rng)
-        sizes = np.bincount(labels, minlength=self.n_groups)
-        self.labels_ = check_assignment(labels, sizes, fixed)
-        self.group_sizes_ = sizes
-        self.objective_ = self._best_value
-        from skassign.base import _fingerprint
-
-        self._fit_fingerprint = _fingerprint(X)
-        return self
+        return None
 
     def _assign(self, X, sizes, fixed, rng, strata=None):
         n, p = X.shape

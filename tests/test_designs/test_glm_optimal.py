@@ -163,6 +163,18 @@ def test_fixed_labels_kept():
     assert np.bincount(free.labels_).min() >= 3
 
 
+def test_free_sizes_refuse_strata_and_too_few_units():
+    X = _bvn(6, 7)
+    free = GLMOptimal(prior=PRIOR_1, group_sizes="free", min_group_size=4)
+    with pytest.raises(ValueError, match="cannot fill 2 arms"):
+        free.fit(X)
+    free.set_params(min_group_size=1)
+    with pytest.raises(ValueError, match="strata with group_sizes='free'"):
+        free.fit(X, strata=[0, 0, 0, 1, 1, 1])
+    sized = GLMOptimal(prior=PRIOR_1, random_state=0).fit(X, strata=[0, 0, 0, 1, 1, 1])
+    assert np.bincount(sized.labels_).tolist() == [3, 3]
+
+
 def test_three_arms_and_logistic():
     X = _bvn(30, 8)
     prior = {f"mu{g}": stats.norm(g, 1) for g in (1, 2, 3)}
