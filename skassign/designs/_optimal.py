@@ -39,10 +39,12 @@ from skassign.designs._optimal_problem import (
     _random_labels,
 )
 from skassign.designs._optimal_search import (
+    _UNTIL_DEADLINE,
     _compile_search,
     _default_exchange_iter,
     _default_heuristic_iter,
     _exchange_search,
+    _search_fills_time,
     _tabu_search,
 )
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
@@ -166,7 +168,11 @@ class OptimalBalance(BaseSolverDesign):
         and otherwise ``2000 + 10000 n`` iterations (2000 when an exchange
         search follows), capped at about ten seconds' worth of work.
         With a ``time_limit`` the whole heuristic stops after 80% of it at
-        the latest.
+        the latest; and where the solver's bound would stay trivial
+        (several covariates, three or more groups, no exchange search and
+        more than 64 free units times the number of groups minus one),
+        ``None`` runs the tabu search until then, leaving the solver the
+        last 20%.
     exchange_iter : int or None, default=None
         Moves of the exchange search that follows the tabu search. Each move
         takes two groups and re-splits their units (a random sample of at
@@ -403,14 +409,20 @@ class OptimalBalance(BaseSolverDesign):
         if strata is not None:
             # Re-splitting two groups exactly would ignore the strata.
             n_exchange = 0
+        heuristic_deadline = deadline
+        if deadline is not None and self._solver_method == "mip":
+            heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
         n_iter = self.heuristic_iter
         if n_iter is None:
             n_iter = _default_heuristic_iter(
                 problem, self._solver_method, n_exchange > 0
             )
-        heuristic_deadline = deadline
-        if deadline is not None and self._solver_method == "mip":
-            heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
+            if heuristic_deadline is not None and _search_fills_time(
+                problem, self._solver_method, n_exchange > 0
+            ):
+                # The solver's bound would stay trivial: search until the
+                # heuristic's share of the time is up.
+                n_iter = _UNTIL_DEADLINE
         if heuristic_rng is None:
             heuristic_rng = np.random.default_rng(heuristic_seed)
         warm = _random_labels(problem.caps, heuristic_rng, problem)

@@ -16,6 +16,7 @@ from skassign.datasets import make_tumor_mice
 from skassign.designs import (
     CompleteRandomization,
     OptimalBalance,
+    _optimal,
     _optimal_problem,
     _optimal_search,
 )
@@ -221,6 +222,81 @@ def test_exchange_search_default_is_for_one_covariate_and_three_groups():
     assert default(30, 2, 3) == default(30, 3, 3) == 0  # more moment columns
     assert default(40, 1, 2) == 0  # two groups: tabu search and the model
     assert default(24, 1, 3) == 0  # the solver proves small problems
+
+
+def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
+    rng = np.random.default_rng(0)
+
+    def fills(n, n_features, m, method="mip", exchange_iter=None):
+        X = rng.normal(size=(n, n_features))
+        sizes = np.diff(np.linspace(0, n, m + 1).round().astype(int))
+        problem = _optimal_problem._make_problem(
+            X, sizes, np.full(n, -1), 0.5, "diagonal", [("free", k) for k in sizes]
+        )
+        exchange = exchange_iter
+        if exchange is None:
+            exchange = _optimal_search._default_exchange_iter(problem, method)
+        return _optimal_search._search_fills_time(problem, method, exchange > 0)
+
+    assert fills(40, 3, 3) and fills(60, 5, 4) and fills(28, 3, 4)
+    assert fills(33, 2, 3)  # 33 units times 2 beyond 64
+    assert not fills(60, 1, 3, exchange_iter=0)  # one covariate
+    assert not fills(32, 2, 3)  # the solver may still prove it
+    assert not fills(40, 3, 2)  # two groups: the model proves or improves
+    assert not fills(40, 1, 4)  # an exchange search follows
+    assert not fills(24, 3, 4)  # the solver proves small problems
+    assert not fills(40, 3, 3, method="heuristic")  # no solver to leave time for
+    assert not fills(40, 3, 3, exchange_iter=10)  # the exchange search needs time
+
+
+@pytest.mark.parametrize(
+    "n_groups, params, until_deadline",
+    [
+        (3, {"time_limit": 5.0}, True),
+        (3, {"time_limit": 5.0, "heuristic_iter": 300}, False),
+        (3, {"time_limit": None}, False),
+        (2, {"time_limit": 5.0}, False),
+    ],
+)
+def test_tabu_search_length_with_a_time_limit(
+    monkeypatch, n_groups, params, until_deadline
+):
+    # Which length and deadline the fit gives the tabu search (the spy cuts
+    # the search short, so that the test does not take the time limit).
+    calls = []
+    search = _optimal._tabu_search
+
+    def spy(problem, labels, rng, n_iter, deadline=None):
+        calls.append((n_iter, deadline))
+        return search(problem, labels, rng, min(n_iter, 50), deadline)
+
+    monkeypatch.setattr(_optimal, "_tabu_search", spy)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    design = OptimalBalance(n_groups=n_groups, node_limit=5, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverWarning)
+        design.fit(X)
+    ((n_iter, deadline),) = calls
+    assert (n_iter == _optimal_search._UNTIL_DEADLINE) == until_deadline
+    if "heuristic_iter" in params:
+        assert n_iter == params["heuristic_iter"]
+    assert (deadline is None) == (params["time_limit"] is None)
+    assert design.status_ == "node_limit"
+
+
+def test_time_limit_leaves_a_fixed_length_search_unchanged():
+    # With heuristic_iter and a node limit the fit is the same fixed work
+    # with or without a time limit: same labels, objective and bound.
+    X = np.random.default_rng(3).normal(size=(40, 3))
+    params = dict(n_groups=3, heuristic_iter=400, node_limit=30, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverWarning)
+        free = OptimalBalance(time_limit=None, **params).fit(X)
+        timed = OptimalBalance(time_limit=60.0, **params).fit(X)
+    assert free.n_iter_ == timed.n_iter_ == 400
+    np.testing.assert_array_equal(free.labels_, timed.labels_)
+    assert free.objective_ == timed.objective_
+    assert free.bound_ == timed.bound_
 
 
 def test_exchange_move_samples_large_groups():
