@@ -30,6 +30,8 @@ between allocations.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["log_expected_logistic_weights", "log_sinhc", "symmetric_prior"]
@@ -207,7 +209,8 @@ def log_expected_logistic_weights(dists, X, n_arms):
     Returns
     -------
     logw : ndarray of shape (n_samples, n_arms) or None
-        None when a prior is not normal, uniform or Laplace.
+        None when a prior is not normal, uniform or Laplace, or (with a
+        warning) when the quadrature fails.
     """
     parts = [symmetric_prior(d) for d in dists]
     if any(p is None for p in parts):
@@ -244,6 +247,14 @@ def log_expected_logistic_weights(dists, X, n_arms):
         sub = _Sum(total.c[block], total.V[block], total.H[block], total.B[block])
         values = np.exp(sub.log_ratio(k[block], s)).real
         integral[block] = step / np.pi * (0.5 + values.sum(axis=-1))
-    if not np.all(integral > 0):
+    if not np.all(np.isfinite(integral) & (integral > 0)):
+        warnings.warn(
+            "The quadrature of the expected logistic weights failed for "
+            f"{int(np.sum(~(integral > 0)))} (unit, arm) pairs (extreme priors "
+            "or covariates); falling back to the Monte Carlo average over the "
+            "prior draws.",
+            UserWarning,
+            stacklevel=3,
+        )
         return None
     return (total.cgf(k) + np.log(integral)).reshape(shape)

@@ -127,3 +127,16 @@ def test_model_uses_quadrature_for_variant_one_only():
     np.testing.assert_array_equal(one.logw, again.logw)
     two = GLMModel(X, 2, family="logistic", variant=2, prior=prior, n_prior_samples=10)
     assert two.method == "monte_carlo" and two.logw.shape == (10, 12, 2)
+
+
+def test_failed_quadrature_warns_and_falls_back(monkeypatch):
+    from skassign.metrics import _glm_expected
+
+    monkeypatch.setattr(
+        _glm_expected._Sum, "log_ratio", lambda self, k, s: np.full(s.shape, np.nan)
+    )
+    X = np.random.default_rng(1).normal(size=(6, 1))
+    prior = {"mu1": stats.norm(0, 1), "mu2": stats.norm(0, 1), "beta1": stats.norm()}
+    with pytest.warns(UserWarning, match="quadrature .* failed"):
+        model = GLMModel(X, 2, family="logistic", prior=prior, n_prior_samples=50)
+    assert model.method == "monte_carlo"
