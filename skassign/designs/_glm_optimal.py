@@ -40,8 +40,9 @@ class GLMOptimal(BaseDesign):
     dispersion matrix, in one of three variants (see
     :func:`~skassign.metrics.glm_criterion`): the prior expectation of the
     information matrix, inverted (1, the EW criterion of the paper's
-    eq. 2.6-2.7; closed form for the Poisson family with normal, uniform and
-    Laplace priors); the expectation of the dispersion's determinant or trace
+    eq. 2.6-2.7; with normal, uniform and Laplace priors exact, in closed
+    form for the Poisson family and by quadrature for the logistic); the
+    expectation of the dispersion's determinant or trace
     over prior draws (2); the worst draw (3). A hybrid variable neighbourhood
     search minimises it; with ``max_imbalance`` or ``imbalance_quantile`` only
     allocations whose Mahalanobis imbalance (eq. 5.1, the arms' own
@@ -76,9 +77,9 @@ class GLMOptimal(BaseDesign):
         ``betap`` for the covariates in column order. ``None``: standard
         normal priors (set your own: the design depends on them).
     n_prior_samples : int, default=1000
-        Prior draws for the Monte Carlo cases (variants 2 and 3, logistic,
-        priors without closed form), drawn once per fit from
-        ``random_state`` and shared by every candidate allocation.
+        Prior draws for the Monte Carlo cases (variants 2 and 3; variant 1
+        with priors other than normal, uniform and Laplace), drawn once per
+        fit from ``random_state`` and shared by every candidate allocation.
     max_imbalance : float or None, default=None
         Largest admissible Mahalanobis imbalance ``M``.
     imbalance_quantile : float in (0, 1) or None, default=None
@@ -115,7 +116,9 @@ class GLMOptimal(BaseDesign):
     max_imbalance_ : float
         The cap used (``inf`` without one).
     prior_method_ : str
-        ``"closed_form"``, ``"monte_carlo"`` or ``"none"`` (Gaussian family).
+        How the prior expectation was computed: ``"closed_form"`` (Poisson,
+        variant 1), ``"quadrature"`` (logistic, variant 1), ``"monte_carlo"``
+        or ``"none"`` (Gaussian family).
     n_iter_ : int
         Iterations run.
     n_restarts_ : int

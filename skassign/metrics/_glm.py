@@ -110,14 +110,16 @@ def glm_criterion(
     .. math:: D_1 = |(E_\theta I)^{-1}|,\quad D_2 = E_\theta |I^{-1}|,\quad
               D_3 = \max_k |I(\theta_k)^{-1}|
 
-    and the same with the trace for A. Lower is better. For the Poisson
-    family with normal, uniform and Laplace priors ``E I`` is in closed form
-    (the priors' moment generating functions); where a moment generating
-    function does not exist at the covariates (Laplace priors with a large
-    scale), a warning says so and the Monte Carlo average is used. All other
-    cases average over ``n_prior_samples`` draws from ``random_state`` (the
-    same draws for every ``labels`` with the same seed: comparisons are not
-    noise).
+    and the same with the trace for A. Lower is better. With normal, uniform
+    and Laplace priors ``E I`` is exact: in closed form for the Poisson
+    family (the priors' moment generating functions) and by saddle-point
+    quadrature for the logistic family (the expected weight is the density
+    at 0 of the linear predictor plus a logistic variable). Where a moment
+    generating function does not exist at the covariates (Laplace priors
+    with a large scale), a warning says so and the Monte Carlo average is
+    used. All other cases average over ``n_prior_samples`` draws from
+    ``random_state`` (the same draws for every ``labels`` with the same
+    seed).
 
     Read more in the :ref:`User Guide <glm_optimal>`.
 

@@ -3,9 +3,10 @@
 Unit ``i`` in arm ``l`` has linear predictor ``eta = mu_l + x_i . beta`` and
 GLM weight ``w(eta)`` (Gaussian 1, Poisson ``exp(eta)``, logistic
 ``p (1 - p)``). :class:`GLMModel` holds the log-weights of every unit in every
-arm, either the expected weights under the prior (variant 1; in closed form
-for the Poisson family with normal, uniform and Laplace priors) or one set
-per prior draw, and scores allocations exactly by the graded QR of
+arm, either the expected weights under the prior (variant 1; exact for
+normal, uniform and Laplace priors: in closed form for the Poisson family,
+by the quadrature of :mod:`skassign.metrics._glm_expected` for the
+logistic) or one set per prior draw, and scores allocations exactly by the graded QR of
 :mod:`skassign.metrics._glm_numerics`.
 """
 
@@ -16,6 +17,11 @@ import warnings
 import numpy as np
 from scipy.special import logsumexp
 
+from skassign.metrics._glm_expected import (
+    log_expected_logistic_weights,
+    log_sinhc,
+    symmetric_prior,
+)
 from skassign.utils._random import check_random_state
 
 __all__ = [
@@ -82,23 +88,18 @@ def log_mgf(dist, t):
     None for other families.
     """
     t = np.asarray(t, dtype=np.float64)
-    name = dist.dist.name
-    if name == "norm":
-        loc, scale = float(dist.mean()), float(dist.std())
-        return t * loc + 0.5 * (t * scale) ** 2
-    if name == "uniform":
-        a, b = (float(v) for v in dist.support())
-        s = (b - a) * np.abs(t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.maximum(a * t, b * t) + np.log(-np.expm1(-s)) - np.log(s)
-        return np.where(s == 0.0, t * 0.5 * (a + b), out)
-    if name == "laplace":
-        loc, scale = float(dist.mean()), float(dist.std()) / np.sqrt(2.0)
-        bt = scale * t
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = t * loc - np.log1p(-(bt * bt))
-        return np.where(np.abs(bt) < 1.0, out, np.inf)
-    return None
+    parts = symmetric_prior(dist)
+    if parts is None:
+        return None
+    kind, centre, scale = parts
+    if kind == "norm":
+        return t * centre + 0.5 * (t * scale) ** 2
+    if kind == "uniform":
+        return t * centre + log_sinhc(scale * t)
+    bt = scale * t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = t * centre - np.log1p(-(bt * bt))
+    return np.where(np.abs(bt) < 1.0, out, np.inf)
 
 
 def log_weight(eta, family):
@@ -125,7 +126,8 @@ class GLMModel:
         Gaussian family.
     method : str
         ``"closed_form"`` (Poisson, variant 1, normal/uniform/Laplace priors
-        with finite moment generating functions), ``"monte_carlo"`` or
+        with finite moment generating functions), ``"quadrature"``
+        (logistic, variant 1, the same priors), ``"monte_carlo"`` or
         ``"none"`` (Gaussian family: no parameter dependence).
     """
 
@@ -154,10 +156,14 @@ class GLMModel:
             self.logw = np.zeros((1, n, self.n_arms))
             return
         dists = check_prior(prior, self.n_arms, p)
-        if family == "poisson" and self.variant == 1:
-            logw = self._closed_form(dists)
+        if self.variant == 1:
+            if family == "poisson":
+                logw, method = self._closed_form(dists), "closed_form"
+            else:
+                logw = log_expected_logistic_weights(dists, X, self.n_arms)
+                method = "quadrature"
             if logw is not None:
-                self.method = "closed_form"
+                self.method = method
                 self.logw = logw[None]
                 return
         self.method = "monte_carlo"

@@ -175,7 +175,8 @@ def test_free_sizes_refuse_strata_and_too_few_units():
     assert np.bincount(sized.labels_).tolist() == [3, 3]
 
 
-def test_three_arms_and_logistic():
+@pytest.mark.parametrize("variant, method", [(1, "quadrature"), (2, "monte_carlo")])
+def test_three_arms_and_logistic(variant, method):
     X = _bvn(30, 8)
     prior = {f"mu{g}": stats.norm(g, 1) for g in (1, 2, 3)}
     prior.update(beta1=stats.norm(0, 0.1), beta2=stats.norm(0, 0.1))
@@ -183,12 +184,13 @@ def test_three_arms_and_logistic():
         3,
         family="logistic",
         criterion="A",
+        variant=variant,
         prior=prior,
         n_prior_samples=200,
         random_state=0,
     ).fit(X)
     assert np.bincount(design.labels_).tolist() == [10, 10, 10]
-    assert design.prior_method_ == "monte_carlo"
+    assert design.prior_method_ == method
     assert design.efficiency_vs_random_ > 1
 
 

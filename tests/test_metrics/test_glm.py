@@ -148,7 +148,7 @@ def test_monte_carlo_matches_oracle_with_the_same_draws(family, variant, criteri
     X = _bvn(12, 1) / 4.0
     labels = np.array([0, 1, 1, 0] * 3)
     prior = dict(PRIOR_1)
-    prior["beta1"] = stats.laplace(0, 0.5)  # no closed form in the package
+    prior["beta1"] = stats.logistic(0, 0.5)  # no closed form in the package
     info = _oracle_draws(X, labels, prior, family, 300, 7)
     if variant == 1:
         inv = np.linalg.inv(info.mean(axis=0))
