@@ -39,12 +39,10 @@ from skassign.designs._optimal_problem import (
     _random_labels,
 )
 from skassign.designs._optimal_search import (
-    _UNTIL_DEADLINE,
     _compile_search,
     _default_exchange_iter,
     _default_heuristic_iter,
     _exchange_search,
-    _search_fills_time,
     _tabu_search,
 )
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
@@ -170,9 +168,9 @@ class OptimalBalance(BaseSolverDesign):
         With a ``time_limit`` the whole heuristic stops after 80% of it at
         the latest; and where the solver's bound would stay trivial
         (several covariates, three or more groups, no exchange search and
-        more than 64 free units times the number of groups minus one),
-        ``None`` runs the tabu search until then, leaving the solver the
-        last 20%.
+        more than 72 free units times the number of groups minus one),
+        ``None`` runs the tabu search until then (or about ten seconds'
+        worth of work), leaving the solver the rest.
     exchange_iter : int or None, default=None
         Moves of the exchange search that follows the tabu search. Each move
         takes two groups and re-splits their units (a random sample of at
@@ -414,15 +412,15 @@ class OptimalBalance(BaseSolverDesign):
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
         n_iter = self.heuristic_iter
         if n_iter is None:
+            # With a time limit where the solver's bound would stay trivial,
+            # the tabu search runs until the heuristic's share is up (or
+            # about ten seconds' worth of work).
             n_iter = _default_heuristic_iter(
-                problem, self._solver_method, n_exchange > 0
+                problem,
+                self._solver_method,
+                n_exchange > 0,
+                timed=heuristic_deadline is not None,
             )
-            if heuristic_deadline is not None and _search_fills_time(
-                problem, self._solver_method, n_exchange > 0
-            ):
-                # The solver's bound would stay trivial: search until the
-                # heuristic's share of the time is up.
-                n_iter = _UNTIL_DEADLINE
         if heuristic_rng is None:
             heuristic_rng = np.random.default_rng(heuristic_seed)
         warm = _random_labels(problem.caps, heuristic_rng, problem)

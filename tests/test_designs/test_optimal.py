@@ -239,9 +239,9 @@ def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
         return _optimal_search._search_fills_time(problem, method, exchange > 0)
 
     assert fills(40, 3, 3) and fills(60, 5, 4) and fills(28, 3, 4)
-    assert fills(33, 2, 3)  # 33 units times 2 beyond 64
+    assert fills(37, 2, 3)  # 37 units times 2 beyond 72
     assert not fills(60, 1, 3, exchange_iter=0)  # one covariate
-    assert not fills(32, 2, 3)  # the solver may still prove it
+    assert not fills(36, 2, 3)  # the solver may still prove it
     assert not fills(40, 3, 2)  # two groups: the model proves or improves
     assert not fills(40, 1, 4)  # an exchange search follows
     assert not fills(24, 3, 4)  # the solver proves small problems
@@ -262,7 +262,8 @@ def test_tabu_search_length_with_a_time_limit(
     monkeypatch, n_groups, params, until_deadline
 ):
     # Which length and deadline the fit gives the tabu search (the spy cuts
-    # the search short, so that the test does not take the time limit).
+    # the search short, so that the test does not take the time limit; the
+    # deadline stops the long one at 80% of time_limit).
     calls = []
     search = _optimal._tabu_search
 
@@ -277,9 +278,16 @@ def test_tabu_search_length_with_a_time_limit(
         warnings.simplefilter("ignore", SolverWarning)
         design.fit(X)
     ((n_iter, deadline),) = calls
-    assert (n_iter == _optimal_search._UNTIL_DEADLINE) == until_deadline
-    if "heuristic_iter" in params:
-        assert n_iter == params["heuristic_iter"]
+    # Default: 2000 + 10000 n iterations; filling the time: the automatic
+    # cap of about ten seconds' worth of work, which is larger.
+    n_free, n_cols = X.shape[0], 2 * X.shape[1]
+    _, work = _optimal_search._neighbourhood(n_free, n_groups, n_cols)
+    cap = int(_optimal_search._MAX_AUTO_WORK / work)
+    assert cap > 2000 + 10000 * n_free
+    expected = params.get(
+        "heuristic_iter", cap if until_deadline else 2000 + 10000 * n_free
+    )
+    assert n_iter == expected
     assert (deadline is None) == (params["time_limit"] is None)
     assert design.status_ == "node_limit"
 
