@@ -248,11 +248,28 @@ def evaluate_move(
     variant,
     values,
     scratch,
+    order,
+    stop,
 ):
-    """Log criterion after a move (state unchanged); ``values`` is scratch."""
+    """Log criterion after a move (state unchanged); ``values`` is scratch.
+
+    Draws are evaluated in ``order``. With several draws the criterion is
+    their maximum (variant 3) or log-mean-exp (variant 2), which the draws
+    evaluated so far bound from below: once that bound reaches ``stop`` the
+    move cannot bring the criterion below ``stop``, and the bound is returned
+    without evaluating the other draws. A descent passes its acceptance
+    threshold as ``stop`` and the draws by decreasing current value, so that
+    most rejected moves are decided by a few draws; the decisions, hence the
+    search, are those of the full evaluation. ``stop = inf`` evaluates every
+    draw.
+    """
     Xs, G, _ = geo
     K = n_arms + X.shape[1]
-    for k in range(W.shape[0]):
+    N = W.shape[0]
+    top = -np.inf
+    acc = 0.0
+    for idx in range(N):
+        k = order[idx]
         det = -1.0
         if not graded[k]:
             det = _low_rank(
@@ -262,24 +279,33 @@ def evaluate_move(
             state = (W, logw, shift, X, geo, labels, n_arms)
             gl, gt = _exact_after(k, state, units, new, nchg, not graded[k])
             values[k] = -gl if crit == 0 else gt
-            continue
-        if not (det > 0.0):
+        elif not (det > 0.0):
             values[k] = np.inf
-            continue
-        if crit == 0:
+        elif crit == 0:
             values[k] = -(ld[k] + np.log(det))
         else:
             # tr(G (A - AZ Y)) = tr(G A) - sum_q sum_a (G AZ)[a, q] Y[q, a]
             AZ, Y = scratch[0], scratch[3]
-            acc = 0.0
+            tr = 0.0
             for q in range(2 * nchg):
                 for a in range(K):
                     gaz = 0.0
                     for b in range(K):
                         gaz += G[a, b] * AZ[b, q]
-                    acc += gaz * Y[q, a]
-            t = np.exp(lt[k] + shift[k]) - acc
+                    tr += gaz * Y[q, a]
+            t = np.exp(lt[k] + shift[k]) - tr
             values[k] = np.log(t) - shift[k] if t > 0.0 else np.inf
+        if idx + 1 < N:
+            # lower bound from the draws evaluated so far
+            v = values[k]
+            if v > top:
+                acc = acc * np.exp(top - v) + 1.0 if top > -np.inf else 1.0
+                top = v
+            else:
+                acc += np.exp(v - top)
+            bound = top if variant == 3 or top == np.inf else top + np.log(acc / N)
+            if bound >= stop:
+                return bound
     return combine(values, variant)
 
 

@@ -110,6 +110,8 @@ class GLMProblem:
             self.variant,
             np.empty(self.W.shape[0]),
             kern.make_scratch(self.model.n_params),
+            np.arange(self.W.shape[0]),
+            np.inf,
         )
         return float(after) - self.value
 

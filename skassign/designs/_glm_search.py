@@ -15,7 +15,12 @@ from numba import njit
 
 from skassign.base import draw_assignments
 from skassign.designs._glm_imbalance import apply_stats, imbalance_after
-from skassign.designs._glm_kernels import apply_move, evaluate_move, make_scratch
+from skassign.designs._glm_kernels import (
+    apply_move,
+    draw_values,
+    evaluate_move,
+    make_scratch,
+)
 from skassign.exceptions import InfeasibleDesignError
 from skassign.utils._random import check_random_state
 
@@ -60,6 +65,10 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
     for i in range(labels.shape[0]):
         arm_counts[labels[i]] += 1
     constrained = max_imbalance < np.inf
+    # draws by decreasing value: rejected moves stop after a few (see
+    # evaluate_move)
+    draw_order = np.argsort(-draw_values(ld, lt, crit))
+    stop = current - 1e-10 * (1.0 + abs(current))
     n_eval = 0
     n_applied = 0
     improved = True
@@ -120,8 +129,10 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
                         variant,
                         values,
                         scratch,
+                        draw_order,
+                        stop,
                     )
-                if val < current - 1e-10 * (1.0 + abs(current)):
+                if val < stop:
                     apply_move(
                         units,
                         old,
@@ -145,6 +156,9 @@ def local_search(draws, stats, crit, variant, moves, goal, seed, current):
                         arm_counts[a] -= 1
                         arm_counts[b] += 1
                     current = val
+                    stop = current - 1e-10 * (1.0 + abs(current))
+                    if N > 1:
+                        draw_order = np.argsort(-draw_values(ld, lt, crit))
                     improved = True
                     n_applied += 1
                     if mode == 1 and current <= target:

@@ -6,8 +6,8 @@ GLM weight ``w(eta)`` (Gaussian 1, Poisson ``exp(eta)``, logistic
 arm, either the expected weights under the prior (variant 1; exact for
 normal, uniform and Laplace priors: in closed form for the Poisson family,
 by the quadrature of :mod:`skassign.metrics._glm_expected` for the
-logistic) or one set per prior draw, and scores allocations exactly by the graded QR of
-:mod:`skassign.metrics._glm_numerics`.
+logistic) or one set per prior draw, and scores allocations exactly by the
+graded QR of :mod:`skassign.metrics._glm_numerics`.
 """
 
 from __future__ import annotations

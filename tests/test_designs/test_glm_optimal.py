@@ -115,6 +115,56 @@ def test_incremental_delta_matches_rebuild(family, variant, criterion, prior):
         )
 
 
+@pytest.mark.parametrize("family", ["poisson", "logistic"])
+@pytest.mark.parametrize("variant", [2, 3])
+@pytest.mark.parametrize("criterion", ["D", "A"])
+@pytest.mark.parametrize("prior", [PRIOR_1, PRIOR_2], ids=["prior1", "prior2"])
+def test_early_rejection_keeps_every_decision(family, variant, criterion, prior):
+    """A move evaluated against a threshold is accepted exactly when its full
+    evaluation is below it, with the full value; otherwise the returned lower
+    bound is at least the threshold and at most the full value."""
+    from skassign.designs import _glm_kernels as kern
+
+    X = _bvn(24, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = GLMModel(
+            X,
+            2,
+            family=family,
+            criterion=criterion,
+            variant=variant,
+            prior=prior,
+            n_prior_samples=40,
+            random_state=2,
+        )
+    problem = GLMProblem(model, np.tile([0, 1], 12))
+    N = problem.W.shape[0]
+    order = np.argsort(-kern.draw_values(problem.ld, problem.lt, problem.crit))
+    scratch = kern.make_scratch(model.n_params)
+    rng = np.random.default_rng(4)
+    n_early = 0
+    for _ in range(60):
+        i, j = rng.choice(24, 2, replace=False)
+        labels = problem.labels
+        if labels[i] == labels[j]:
+            continue
+        args = (*problem._move(([i, j], [labels[j], labels[i]])), *problem.draws)
+        crit = (problem.crit, problem.variant)
+        full = kern.evaluate_move(
+            *args, *crit, np.empty(N), scratch, np.arange(N), np.inf
+        )
+        for stop in (problem.value, full - 1e-9, full + 1e-9, full - 1.0):
+            values = np.full(N, np.nan)  # draws left unevaluated stay NaN
+            got = kern.evaluate_move(*args, *crit, values, scratch, order, stop)
+            if full < stop:
+                assert got == full
+            else:
+                assert stop <= got <= full + 1e-9 * (1 + abs(full))
+                n_early += bool(np.isnan(values).any())
+    assert n_early > 0  # the bound does stop some evaluations early
+
+
 def test_fitted_attributes_and_reproducibility():
     X = _bvn(40, 4)
     a = GLMOptimal(prior=PRIOR_1, random_state=5).fit(X)
