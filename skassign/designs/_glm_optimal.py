@@ -56,9 +56,10 @@ class GLMOptimal(BaseDesign):
     and the number of moves the descent scans (``O(n^2)`` swaps per pass)
     dominates. With several draws, a move is rejected as soon as the draws
     evaluated so far (largest first) show that it cannot improve: the same
-    decisions as a full evaluation, for a few draws per rejected move. Draws whose weights span hundreds of orders of magnitude
-    (extreme priors at large covariates) cannot be held in doubles and are
-    recomputed exactly (``O(n K^2)``) for every move, which dominates then.
+    decisions as a full evaluation, for a few draws per rejected move.
+    Draws whose weights span hundreds of orders of magnitude (extreme priors
+    at large covariates) cannot be held in doubles and are recomputed
+    exactly (``O(n K^2)``) for every move, which dominates then.
 
     Read more in the :ref:`User Guide <glm_optimal>`.
 
