@@ -77,24 +77,29 @@ def test_finds_exhaustive_optimum(prior, criterion, free):
         assert sorted(np.bincount(design.labels_).tolist()) == [5, 5]
 
 
-@pytest.mark.parametrize("family", ["poisson", "logistic", "gaussian"])
-@pytest.mark.parametrize("variant", [1, 2, 3])
-@pytest.mark.parametrize("criterion", ["D", "A"])
-@pytest.mark.parametrize("prior", [PRIOR_1, PRIOR_2], ids=["prior1", "prior2"])
-def test_incremental_delta_matches_rebuild(family, variant, criterion, prior):
-    X = _bvn(20, 2)
+def _quiet_model(X, family, criterion, variant, prior, n_draws, seed):
+    """Two-arm GLMModel, silencing the infinite-expectation warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        model = GLMModel(
+        return GLMModel(
             X,
             2,
             family=family,
             criterion=criterion,
             variant=variant,
             prior=prior,
-            n_prior_samples=30,
-            random_state=1,
+            n_prior_samples=n_draws,
+            random_state=seed,
         )
+
+
+@pytest.mark.parametrize("family", ["poisson", "logistic", "gaussian"])
+@pytest.mark.parametrize("variant", [1, 2, 3])
+@pytest.mark.parametrize("criterion", ["D", "A"])
+@pytest.mark.parametrize("prior", [PRIOR_1, PRIOR_2], ids=["prior1", "prior2"])
+def test_incremental_delta_matches_rebuild(family, variant, criterion, prior):
+    X = _bvn(20, 2)
+    model = _quiet_model(X, family, criterion, variant, prior, 30, 1)
     rng = np.random.default_rng(3)
     problem = GLMProblem(model, np.tile([0, 1], 10))
     for _ in range(25):
@@ -126,18 +131,7 @@ def test_early_rejection_keeps_every_decision(family, variant, criterion, prior)
     from skassign.designs import _glm_kernels as kern
 
     X = _bvn(24, 5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = GLMModel(
-            X,
-            2,
-            family=family,
-            criterion=criterion,
-            variant=variant,
-            prior=prior,
-            n_prior_samples=40,
-            random_state=2,
-        )
+    model = _quiet_model(X, family, criterion, variant, prior, 40, 2)
     problem = GLMProblem(model, np.tile([0, 1], 12))
     N = problem.W.shape[0]
     order = np.argsort(-kern.draw_values(problem.ld, problem.lt, problem.crit))
