@@ -43,6 +43,8 @@ from skassign.designs._optimal_search import (
     _default_exchange_iter,
     _default_heuristic_iter,
     _exchange_search,
+    _iterated_search,
+    _search_fills_time,
     _tabu_search,
 )
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
@@ -169,8 +171,10 @@ class OptimalBalance(BaseSolverDesign):
         the latest; and where the solver's bound would stay trivial
         (several covariates, three or more groups, no exchange search and
         more than 72 free units times the number of groups minus one),
-        ``None`` runs the tabu search until then (or about ten seconds'
-        worth of work), leaving the solver the rest.
+        ``None`` runs an iterated search until then instead (rounds of
+        tabu search, each followed by exact re-splits of pairs of groups
+        by branch and bound; or until its tabu rounds have done about ten
+        seconds' worth of work), leaving the solver the rest.
     exchange_iter : int or None, default=None
         Moves of the exchange search that follows the tabu search. Each move
         takes two groups and re-splits their units (a random sample of at
@@ -411,22 +415,31 @@ class OptimalBalance(BaseSolverDesign):
         if deadline is not None and self._solver_method == "mip":
             heuristic_deadline = start + _HEURISTIC_SHARE * self.time_limit
         n_iter = self.heuristic_iter
+        # With a time limit where the solver's bound would stay trivial, an
+        # iterated search (tabu rounds and exact re-splits of pairs of
+        # groups) runs until the heuristic's share is up (or about ten
+        # seconds' worth of tabu iterations).
+        iterated = (
+            n_iter is None
+            and heuristic_deadline is not None
+            and _search_fills_time(problem, self._solver_method, n_exchange > 0)
+        )
         if n_iter is None:
-            # With a time limit where the solver's bound would stay trivial,
-            # the tabu search runs until the heuristic's share is up (or
-            # about ten seconds' worth of work).
             n_iter = _default_heuristic_iter(
-                problem,
-                self._solver_method,
-                n_exchange > 0,
-                timed=heuristic_deadline is not None,
+                problem, self._solver_method, n_exchange > 0, fills_time=iterated
             )
         if heuristic_rng is None:
             heuristic_rng = np.random.default_rng(heuristic_seed)
         warm = _random_labels(problem.caps, heuristic_rng, problem)
-        warm, self.n_iter_ = _tabu_search(
-            problem, warm, heuristic_rng, n_iter, heuristic_deadline
-        )
+        n_pair_moves = 0
+        if iterated:
+            warm, self.n_iter_, n_pair_moves = _iterated_search(
+                problem, warm, heuristic_rng, n_iter, heuristic_deadline
+            )
+        else:
+            warm, self.n_iter_ = _tabu_search(
+                problem, warm, heuristic_rng, n_iter, heuristic_deadline
+            )
         warm, self.n_exchange_iter_ = _exchange_search(
             problem, warm, heuristic_rng, n_exchange, heuristic_deadline
         )
@@ -435,8 +448,9 @@ class OptimalBalance(BaseSolverDesign):
         if self.verbose:
             print(
                 f"[OptimalBalance] heuristic: objective {warm_value:.6g} after "
-                f"{self.n_iter_} tabu iterations and {self.n_exchange_iter_} "
-                f"exchange moves ({time.perf_counter() - start:.3f} s)"
+                f"{self.n_iter_} tabu iterations, {n_pair_moves} exact pair "
+                f"re-splits and {self.n_exchange_iter_} exchange moves "
+                f"({time.perf_counter() - start:.3f} s)"
             )
         if self.method == "heuristic" or n_free == 0 or warm_value == 0:
             # Nothing left to prove when no unit is free or the heuristic

@@ -21,6 +21,7 @@ from skassign.designs._optimal_problem import (
     _make_problem,
     _pair_differences,
     _pair_indices,
+    _Problem,
     _random_labels,
 )
 from skassign.utils._docstrings import fill_doc
@@ -87,6 +88,33 @@ _SMALL_PROBLEM = 24
 # length is then the automatic cap (about ten seconds' worth of work), so
 # that a long time_limit still leaves the solver most of it.
 _WEAK_MIP_SIZE = 72
+# There, the tabu search runs as an iterated search: rounds of _ROUND_ITER
+# tabu iterations, each followed by exact re-splits of pairs of groups (a
+# branch and bound over the two groups' units with the others fixed, at
+# most _PAIR_NODES nodes, about 5 ms), and started from the best assignment
+# of the current run after _KICK_SWAPS random swaps; after _STALL_ROUNDS
+# rounds without improving on it a new run starts from a random assignment.
+# bench_optimal_balance.py's item 3 configurations, tabu search alone for
+# 8 s against this (seeds 0-4): 40-3-3 reached its best known 0.0484 at
+# 5 of 5 seeds instead of none (0.050-0.066), 40-3-4 its best known 0.1262
+# at 3 of 5 instead of 2; 40-5-3, 40-5-4, 60-5-3 and 100-5-4 stayed within
+# their targets at every seed.
+_ROUND_ITER = 2000
+_KICK_SWAPS = 8
+_STALL_ROUNDS = 30
+_ROUND_SHARE = 1.0
+# Node budget of one exact re-split of u units: _PAIR_NODES up to
+# _PAIR_UNITS units, doubling every two more (the branch and bound's work
+# grows about so), at most _PAIR_MAX_NODES (about half a second). Measured
+# on item 3 (tabu rounds of 2000 iterations, seeds 0-9 or 0-4, 8 s):
+# complete re-splits of 26-27 units took 8k-50k nodes, of 30 units 16k-280k,
+# of 40 units 9-21 million. On 40-3-3 a budget of 20k reached the best
+# known at 10 of 10 seeds, 200k and 2M at 6 of 10 (a re-split that stops
+# early is less greedy); on 60-3-3 (40 units a pair) 20k and 200k reached
+# the target at 1 of 5 seeds, 2M at 5 of 5 (0.009-0.014 against 0.0195).
+_PAIR_NODES = 20_000
+_PAIR_UNITS = 27
+_PAIR_MAX_NODES = 2_000_000
 
 
 def _swap_coefficients(problem):
@@ -441,6 +469,197 @@ def _exchange_search(problem, labels, rng, n_iter, deadline=None):
     return best, done
 
 
+def _pair_problem(problem, labels, units):
+    """Return the problem of re-splitting ``units`` (the other units fixed).
+
+    Every group keeps as many of ``units`` as it holds; the other free units
+    join the fixed units' sums, so the sub-problem's objective is the whole
+    problem's. Its groups are not interchangeable (their fixed sums differ);
+    with strata, every stratum keeps its count in every group.
+    """
+    m = problem.n_groups
+    rest = np.ones(labels.shape[0], dtype=bool)
+    rest[units] = False
+    C = problem.C.copy()
+    np.add.at(C, labels[rest], problem.F[rest])
+    _, types = np.unique(problem.types[units], return_inverse=True)
+    strata = stratum_caps = None
+    if problem.strata is not None:
+        strata = problem.strata[units]
+        stratum_caps = np.zeros_like(problem.stratum_caps)
+        np.add.at(stratum_caps, (strata, labels[units]), 1)
+    return _Problem(
+        F=problem.F[units],
+        types=types.astype(np.int64),
+        type_counts=np.bincount(types).astype(np.int64),
+        C=C,
+        sizes=problem.sizes,
+        caps=np.bincount(labels[units], minlength=m).astype(np.int64),
+        free=units,
+        classes=[],
+        strata=strata,
+        stratum_caps=stratum_caps,
+    )
+
+
+def _objective(problem, labels):
+    """Largest pairwise discrepancy of ``labels``, in the problem's units."""
+    return float(np.abs(_pair_differences(problem, labels)).sum(axis=1).max())
+
+
+def _pair_nodes(n_units):
+    """Node budget of one exact re-split of ``n_units`` units."""
+    doublings = max(n_units - _PAIR_UNITS, 0) / 2
+    return int(min(_PAIR_NODES * 2.0**doublings, _PAIR_MAX_NODES))
+
+
+def _pair_descent(problem, labels, rng, deadline=None):
+    """Re-split pairs of groups exactly until no pair improves.
+
+    Pairs of groups are visited in a random cyclic order; each time the
+    units of the two groups are re-split by the exact path's branch and
+    bound (:func:`~skassign.designs._optimal_exact.exact_search`), the other
+    groups fixed, looking for an assignment better than the current one
+    within :func:`_pair_nodes` nodes. The descent ends when every pair has
+    failed in a row (or at the deadline).
+
+    Returns
+    -------
+    labels : ndarray of shape (n_free,)
+        The improved labels (a new array when improved).
+    value : float
+        Their objective, in the problem's units.
+    n_moves : int
+        Re-splits attempted.
+    """
+    from skassign.designs._optimal_exact import _exact_search
+
+    first, second = _pair_indices(problem.n_groups)
+    pairs = [
+        (p, q)
+        for p, q in zip(first, second, strict=True)
+        if problem.caps[p] > 0 and problem.caps[q] > 0
+    ]
+    value = _objective(problem, labels)
+    n_moves = n_fails = 0
+    order = rng.permutation(len(pairs))
+    while n_fails < len(pairs):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        p, q = pairs[order[n_moves % len(pairs)]]
+        n_moves += 1
+        units = np.flatnonzero((labels == p) | (labels == q))
+        # The branch and bound's sums are incremental: require an
+        # improvement beyond rounding.
+        found, _, _, _ = _exact_search(
+            _pair_problem(problem, labels, units),
+            value * (1.0 - 1e-9),
+            _pair_nodes(units.shape[0]),
+            deadline,
+        )
+        if found is not None:
+            trial = labels.copy()
+            trial[units] = found
+            trial_value = _objective(problem, trial)
+            # Recomputed from scratch, the objective must have gone down
+            # (so the descent ends).
+            if trial_value < value:
+                labels, value, n_fails = trial, trial_value, 0
+                continue
+        n_fails += 1
+    return labels, value, n_moves
+
+
+def _kick(labels, rng, n_swaps, problem):
+    """``labels`` after ``n_swaps`` random swaps of units in different groups.
+
+    With strata, only units of one stratum swap (every stratum keeps its
+    counts per group). Draws that pick two units of one group (or of two
+    strata) are redrawn, at most ``20 n_swaps`` draws in all.
+    """
+    labels = labels.copy()
+    n = labels.shape[0]
+    strata = problem.strata
+    done = 0
+    for _ in range(20 * n_swaps):
+        if done == n_swaps:
+            break
+        i, j = rng.integers(n, size=2)
+        if labels[i] == labels[j] or (strata is not None and strata[i] != strata[j]):
+            continue
+        labels[i], labels[j] = labels[j], labels[i]
+        done += 1
+    return labels
+
+
+@fill_doc
+def _iterated_search(problem, labels, rng, n_iter, deadline=None):
+    """Run an iterated local search: tabu rounds, exact re-splits, kicks.
+
+    Every round runs ``_ROUND_ITER`` iterations of :func:`_tabu_search` and
+    then :func:`_pair_descent`, which re-splits pairs of groups exactly (a
+    neighbourhood swaps cannot cover: one re-split may move a dozen units).
+    The next round starts from the best assignment of the current run after
+    ``_KICK_SWAPS`` random swaps; after ``_STALL_ROUNDS`` rounds without
+    improving on it, a new run starts from a random assignment. Used where
+    the solver's bound stays trivial and the heuristic has the time limit's
+    share to itself (:func:`_search_fills_time`).
+
+    Parameters
+    ----------
+    %(search_start)s
+    rng : numpy.random.Generator
+        Source of randomness.
+    n_iter : int
+        Tabu iterations in all rounds.
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value at which to stop early.
+
+    Returns
+    -------
+    best : ndarray of shape (n_free,)
+        Best labels found.
+    n_done : int
+        Tabu iterations performed.
+    n_moves : int
+        Pair re-splits attempted.
+    """
+    best, best_value = labels.copy(), _objective(problem, labels)
+    current, current_value = None, np.inf
+    done = n_moves = stall = 0
+    n_round = _ROUND_ITER
+    while done < n_iter:
+        if current is None:
+            start = labels if done == 0 else _random_labels(problem.caps, rng, problem)
+        else:
+            start = _kick(current, rng, _KICK_SWAPS, problem)
+        tick = time.perf_counter()
+        found, n_done = _tabu_search(
+            problem, start, rng, min(n_round, n_iter - done), deadline
+        )
+        done += n_done
+        tabu_seconds = time.perf_counter() - tick
+        found, value, n_pair = _pair_descent(problem, found, rng, deadline)
+        n_moves += n_pair
+        # The next round's tabu search takes at least as long as this
+        # descent: where re-splits are slow (large groups, many columns),
+        # the time stays shared between the two neighbourhoods.
+        pair_seconds = time.perf_counter() - tick - tabu_seconds
+        rate = n_done / max(tabu_seconds, 1e-9)
+        n_round = max(_ROUND_ITER, int(_ROUND_SHARE * rate * pair_seconds))
+        if value < current_value * (1.0 - 1e-9):
+            current, current_value, stall = found, value, 0
+        else:
+            stall += 1
+            if stall >= _STALL_ROUNDS:
+                current, current_value, stall = None, np.inf, 0
+        if value < best_value:
+            best, best_value = found, value
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return best, done, n_moves
+
+
 def _default_exchange_iter(problem, method):
     """Return the exchange moves used when ``exchange_iter=None``.
 
@@ -459,30 +678,30 @@ def _default_exchange_iter(problem, method):
     return _EXCHANGE_ITER
 
 
-def _default_heuristic_iter(problem, method, exchange=False, timed=False):
+def _default_heuristic_iter(problem, method, exchange=False, fills_time=False):
     """Return the tabu-search iterations used when ``heuristic_iter=None``.
 
     A short search for problems the solver proves quickly (its length grows
     with the number of distinct free units: duplicates add no assignments
     worth searching); otherwise ``2000 + 10000 n``, or 2000 when an exchange
     search follows, capped at ``_MAX_AUTO_WORK`` (see :func:`_neighbourhood`;
-    about ten seconds), but at least ``n`` iterations. With a time limit
-    (``timed``) where the solver's bound would stay trivial
-    (:func:`_search_fills_time`), the cap itself: the search then runs
-    until the heuristic's share of the time limit, or that much work.
+    about ten seconds), but at least ``n`` iterations. Where the search
+    fills the time limit's share (``fills_time``, see
+    :func:`_search_fills_time`), the cap itself: the iterated search then
+    runs until the heuristic's deadline, or that much work.
     """
     n_free, n_cols = problem.F.shape
     if method == "mip" and n_free <= _SMALL_PROBLEM:
         return 20 + 2 * problem.type_counts.shape[0]
     _, per_iteration = _neighbourhood(n_free, problem.n_groups, n_cols)
     cap = max(int(_MAX_AUTO_WORK / max(per_iteration, 1.0)), n_free)
-    if timed and _search_fills_time(problem, method, exchange):
+    if fills_time:
         return cap
     return min(2000 + _TABU_PER_UNIT[exchange] * n_free, cap)
 
 
 def _search_fills_time(problem, method, exchange):
-    """Whether the tabu search should run until the heuristic's deadline.
+    """Whether the iterated search should run until the heuristic's deadline.
 
     True when a solver follows (``method == "mip"``), no exchange search
     does, the objective has more moment columns than the exchange search

@@ -23,6 +23,7 @@ from skassign.designs import (
 from skassign.exceptions import InfeasibleDesignError, SolverError, SolverWarning
 from skassign.metrics import moment_discrepancy
 from skassign.utils import _solver
+from skassign.utils._strata import Strata
 from skassign.utils._testing import all_assignments
 
 # ---------------------------------------------------------------------------
@@ -224,6 +225,139 @@ def test_exchange_search_default_is_for_one_covariate_and_three_groups():
     assert default(24, 1, 3) == 0  # the solver proves small problems
 
 
+def _discrepancy_from_definition(X, labels, rho):
+    # Largest over pairs of groups of the l1 distance between their means
+    # plus rho times that between their means of squares.
+    groups = range(int(labels.max()) + 1)
+    means = [X[labels == g].mean(axis=0) for g in groups]
+    squares = [(X[labels == g] ** 2).mean(axis=0) for g in groups]
+    return max(
+        np.abs(means[p] - means[q]).sum() + rho * np.abs(squares[p] - squares[q]).sum()
+        for p, q in combinations(groups, 2)
+    )
+
+
+def _best_resplit(X, labels, free, p, q, rho, strata=None):
+    # Best objective over every re-split of the free units of groups p and q
+    # (the same number to each, and per stratum if given), the rest unchanged.
+    units = np.flatnonzero(free & ((labels == p) | (labels == q)))
+    keys = np.zeros(X.shape[0], dtype=int) if strata is None else strata
+    best = np.inf
+    for to_p in combinations(units.tolist(), int(np.sum(free & (labels == p)))):
+        trial = labels.copy()
+        trial[units] = q
+        trial[list(to_p)] = p
+        if not all(
+            np.sum((trial == p) & (keys == h)) == np.sum((labels == p) & (keys == h))
+            for h in np.unique(keys)
+        ):
+            continue
+        best = min(best, _discrepancy_from_definition(X, trial, rho))
+    return best
+
+
+@pytest.mark.parametrize(
+    "n, n_features, sizes, n_fixed, with_strata",
+    [
+        (12, 2, [4, 4, 4], 0, False),
+        (13, 3, [5, 4, 4], 2, False),
+        (12, 1, [3, 3, 3, 3], 1, False),
+        (12, 2, [4, 4, 4], 0, True),
+    ],
+)
+def test_pair_descent_ends_where_no_resplit_of_two_groups_improves(
+    n, n_features, sizes, n_fixed, with_strata
+):
+    # Oracle: every re-split of every pair of groups, scored from the
+    # definition. After the descent none improves, sizes, fixed units and
+    # per-stratum counts are kept, and the objective never went up.
+    rng = np.random.default_rng(n + n_features)
+    X = rng.normal(size=(n, n_features))
+    X[1] = X[0]  # identical units are re-split as well
+    fixed = np.full(n, -1)
+    fixed[rng.choice(n, n_fixed, replace=False)] = rng.integers(0, len(sizes), n_fixed)
+    start = fixed.copy()
+    caps = np.array(sizes) - np.bincount(fixed[fixed >= 0], minlength=len(sizes))
+    start[fixed < 0] = rng.permutation(np.repeat(np.arange(len(sizes)), caps))
+    strata = None
+    if with_strata:
+        codes = np.arange(n) % 2
+        counts = np.zeros((2, len(sizes)), dtype=np.int64)
+        np.add.at(counts, (codes, start), 1)
+        strata = Strata(codes=codes, names=np.array([0, 1]), counts=counts)
+    problem = _optimal_problem._make_problem(
+        X, np.array(sizes), fixed, 0.5, "diagonal", [], strata
+    )
+    labels, value, n_moves = _optimal_search._pair_descent(
+        problem, start[fixed < 0], np.random.default_rng(0)
+    )
+    full = fixed.copy()
+    full[fixed < 0] = labels
+    assert np.bincount(full).tolist() == sizes
+    got = _discrepancy_from_definition(X, full, 0.5)
+    assert value * problem.scale == pytest.approx(got, rel=1e-12)
+    assert got <= _discrepancy_from_definition(X, start, 0.5) + 1e-12
+    assert n_moves >= math.comb(len(sizes), 2)
+    codes = None if strata is None else strata.codes
+    if strata is not None:
+        table = np.zeros_like(strata.counts)
+        np.add.at(table, (codes, full), 1)
+        np.testing.assert_array_equal(table, strata.counts)
+    for p, q in combinations(range(len(sizes)), 2):
+        # A re-split may improve by less than the descent's rounding margin.
+        assert _best_resplit(X, full, fixed < 0, p, q, 0.5, codes) >= got * (1 - 1e-8)
+
+
+def test_pair_descent_improves_a_poor_start_to_the_small_optimum():
+    # Three groups of four: the brute-force optimum, and the descent from a
+    # random start reaches it within a few restarts of the iterated search.
+    X = np.random.default_rng(5).normal(size=(12, 2))
+    sizes = [4, 4, 4]
+    optimum, _ = _brute_force(X, sizes, np.full(12, -1), 0.5, "diagonal")
+    problem = _optimal_problem._make_problem(
+        X, np.array(sizes), np.full(12, -1), 0.5, "diagonal", []
+    )
+    rng = np.random.default_rng(1)
+    start = _optimal_problem._random_labels(problem.caps, rng)
+    labels, n_done, n_moves = _optimal_search._iterated_search(
+        problem, start, rng, 20 * _optimal_search._ROUND_ITER
+    )
+    assert n_done == 20 * _optimal_search._ROUND_ITER and n_moves > 0
+    assert np.bincount(labels).tolist() == sizes
+    assert _discrepancy_from_definition(X, labels, 0.5) == pytest.approx(
+        optimum, rel=1e-12
+    )
+
+
+def test_kick_swaps_units_of_different_groups_within_strata():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    codes = np.arange(30) % 3
+    start = np.arange(30) // 10
+    counts = np.zeros((3, 3), dtype=np.int64)
+    np.add.at(counts, (codes, start), 1)
+    strata = Strata(codes=codes, names=np.arange(3), counts=counts)
+    for problem_strata in (None, strata):
+        problem = _optimal_problem._make_problem(
+            X,
+            np.array([10, 10, 10]),
+            np.full(30, -1),
+            0.5,
+            "diagonal",
+            [],
+            problem_strata,
+        )
+        kicked = _optimal_search._kick(start, rng, 4, problem)
+        # Four swaps of units in different groups change at most 8 labels
+        # (a later swap may undo an earlier one) and keep the sizes.
+        assert 0 < np.count_nonzero(kicked != start) <= 8
+        assert np.bincount(kicked).tolist() == [10, 10, 10]
+        if problem_strata is not None:
+            table = np.zeros_like(counts)
+            np.add.at(table, (codes, kicked), 1)
+            np.testing.assert_array_equal(table, counts)
+
+
 def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
     rng = np.random.default_rng(0)
 
@@ -261,25 +395,32 @@ def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
 def test_tabu_search_length_with_a_time_limit(
     monkeypatch, n_groups, params, until_deadline
 ):
-    # Which length and deadline the fit gives the tabu search (the spy cuts
-    # the search short, so that the test does not take the time limit; the
-    # deadline stops the long one at 80% of time_limit).
+    # Which search, length and deadline the fit gives the heuristic (the spy
+    # cuts the search short, so that the test does not take the time limit;
+    # the deadline stops the long one at 80% of time_limit).
     calls = []
-    search = _optimal._tabu_search
 
-    def spy(problem, labels, rng, n_iter, deadline=None):
-        calls.append((n_iter, deadline))
-        return search(problem, labels, rng, min(n_iter, 50), deadline)
+    def spy(name):
+        search = getattr(_optimal, name)
 
-    monkeypatch.setattr(_optimal, "_tabu_search", spy)
+        def run(problem, labels, rng, n_iter, deadline=None):
+            calls.append((name, n_iter, deadline))
+            return search(problem, labels, rng, min(n_iter, 50), deadline)
+
+        monkeypatch.setattr(_optimal, name, run)
+
+    spy("_tabu_search")
+    spy("_iterated_search")
     X = np.random.default_rng(0).normal(size=(40, 3))
     design = OptimalBalance(n_groups=n_groups, node_limit=5, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverWarning)
         design.fit(X)
-    ((n_iter, deadline),) = calls
-    # Default: 2000 + 10000 n iterations; filling the time: the automatic
-    # cap of about ten seconds' worth of work, which is larger.
+    ((name, n_iter, deadline),) = calls
+    # Filling the time: the iterated search, with the automatic cap of about
+    # ten seconds' worth of work; otherwise the tabu search alone, by default
+    # 2000 + 10000 n iterations (fewer than the cap).
+    assert name == ("_iterated_search" if until_deadline else "_tabu_search")
     n_free, n_cols = X.shape[0], 2 * X.shape[1]
     _, work = _optimal_search._neighbourhood(n_free, n_groups, n_cols)
     cap = int(_optimal_search._MAX_AUTO_WORK / work)
