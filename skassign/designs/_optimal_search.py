@@ -88,17 +88,21 @@ _SMALL_PROBLEM = 24
 # length is then the automatic cap (about ten seconds' worth of work), so
 # that a long time_limit still leaves the solver most of it.
 _WEAK_MIP_SIZE = 72
-# There, the tabu search runs as an iterated search: rounds of _ROUND_ITER
-# tabu iterations, each followed by exact re-splits of pairs of groups (a
-# branch and bound over the two groups' units with the others fixed, at
-# most _PAIR_NODES nodes, about 5 ms), and started from the best assignment
-# of the current run after _KICK_SWAPS random swaps; after _STALL_ROUNDS
-# rounds without improving on it a new run starts from a random assignment.
-# bench_optimal_balance.py's item 3 configurations, tabu search alone for
-# 8 s against this (seeds 0-4): 40-3-3 reached its best known 0.0484 at
-# 5 of 5 seeds instead of none (0.050-0.066), 40-3-4 its best known 0.1262
-# at 3 of 5 instead of 2; 40-5-3, 40-5-4, 60-5-3 and 100-5-4 stayed within
-# their targets at every seed.
+# There, the heuristic is an iterated search (_iterated_search): rounds of
+# at least _ROUND_ITER tabu iterations (_ROUND_SHARE: the tabu search of a
+# round takes at least as long as the last round's re-splits), each
+# followed by exact re-splits of pairs of groups (the exact path's branch
+# and bound over the two groups' units, the others fixed), and started
+# from the best assignment of the current run after _KICK_SWAPS random
+# swaps; after _STALL_ROUNDS rounds without improving on it a new run
+# starts from a random assignment. bench_optimal_balance.py's item 3, the
+# heuristic alone for 8 s (seeds 0-29): 40-3-3 reached its best known
+# 0.0484 in 15 of 30 runs, the tabu search alone in 1 of 25 (0.050-0.061
+# otherwise); 40-3-4 reached its best known 0.1262 in 15 of 30, the tabu
+# search alone in 12 of 25. The whole fit (time_limit=10, seeds 0 and 1)
+# kept the other ten configurations with several covariates and three or
+# four groups within their targets; 60-3-3 ended at 0.011-0.012 where the
+# tabu search alone ended at 0.013-0.023 (seeds 0-4).
 _ROUND_ITER = 2000
 _KICK_SWAPS = 8
 _STALL_ROUNDS = 30
@@ -106,7 +110,8 @@ _ROUND_SHARE = 1.0
 # Node budget of one exact re-split of u units: _PAIR_NODES up to
 # _PAIR_UNITS units, doubling every two more (the branch and bound's work
 # grows about so), at most _PAIR_MAX_NODES (about half a second). Measured
-# on item 3 (tabu rounds of 2000 iterations, seeds 0-9 or 0-4, 8 s):
+# on item 3 (a prototype with fixed rounds of 2000 tabu iterations, seeds
+# 0-9 or 0-4, 8 s; runs spread widely, see above):
 # complete re-splits of 26-27 units took 8k-50k nodes, of 30 units 16k-280k,
 # of 40 units 9-21 million. On 40-3-3 a budget of 20k reached the best
 # known at 10 of 10 seeds, 200k and 2M at 6 of 10 (a re-split that stops
@@ -596,14 +601,17 @@ def _kick(labels, rng, n_swaps, problem):
 def _iterated_search(problem, labels, rng, n_iter, deadline=None):
     """Run an iterated local search: tabu rounds, exact re-splits, kicks.
 
-    Every round runs ``_ROUND_ITER`` iterations of :func:`_tabu_search` and
-    then :func:`_pair_descent`, which re-splits pairs of groups exactly (a
+    Every round runs :func:`_tabu_search` (``_ROUND_ITER`` iterations, or
+    more: as long as the last round's descent took) and then
+    :func:`_pair_descent`, which re-splits pairs of groups exactly (a
     neighbourhood swaps cannot cover: one re-split may move a dozen units).
     The next round starts from the best assignment of the current run after
     ``_KICK_SWAPS`` random swaps; after ``_STALL_ROUNDS`` rounds without
     improving on it, a new run starts from a random assignment. Used where
     the solver's bound stays trivial and the heuristic has the time limit's
-    share to itself (:func:`_search_fills_time`).
+    share to itself (:func:`_search_fills_time`). The rounds' lengths follow
+    the clock, so the result depends on the machine (as any result stopped
+    by a deadline does).
 
     Parameters
     ----------
