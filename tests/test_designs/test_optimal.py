@@ -308,9 +308,9 @@ def test_pair_descent_ends_where_no_resplit_of_two_groups_improves(
         assert _best_resplit(X, full, fixed < 0, p, q, 0.5, codes) >= got * (1 - 1e-8)
 
 
-def test_pair_descent_improves_a_poor_start_to_the_small_optimum():
-    # Three groups of four: the brute-force optimum, and the descent from a
-    # random start reaches it within a few restarts of the iterated search.
+def test_iterated_search_reaches_the_small_optimum():
+    # Three groups of four: twenty rounds of the iterated search from a
+    # random start reach the brute-force optimum.
     X = np.random.default_rng(5).normal(size=(12, 2))
     sizes = [4, 4, 4]
     optimum, _ = _brute_force(X, sizes, np.full(12, -1), 0.5, "diagonal")
