@@ -80,13 +80,14 @@ _SMALL_PROBLEM = 24
 # the warm start and its bound stayed 0 or trivial. With time_limit=60 and
 # 3 covariates in three groups, 33 and 36 units were proven optimal after
 # 16 and 52 s, while the bound of 37 and 40 units was still 0 after 57 s.
-# There, with a time_limit, the tabu search runs until the heuristic's
-# share of it rather than a fixed number of iterations: over those 30 runs
-# never worse, better in 10 (40-3-3 ended at 0.050-0.061 instead of
-# 0.059-0.068; 40-3-4 reached its best known 0.1262 at 2 of 5 seeds
-# instead of none) and within item 3's target in 19 instead of 15. Its
-# length is then the automatic cap (about ten seconds' worth of work), so
-# that a long time_limit still leaves the solver most of it.
+# There, with a time_limit, running the tabu search alone until the
+# heuristic's share of it, rather than a fixed number of iterations, was
+# over those 30 runs never worse, better in 10 (40-3-3 ended at
+# 0.050-0.061 instead of 0.059-0.068; 40-3-4 reached its best known 0.1262
+# at 2 of 5 seeds instead of none) and within item 3's target in 19
+# instead of 15. The search's length is then the automatic cap (about ten
+# seconds' worth of work), so that a long time_limit still leaves the
+# solver most of it.
 _WEAK_MIP_SIZE = 72
 # There, the heuristic is an iterated search (_iterated_search): rounds of
 # at least _ROUND_ITER tabu iterations (_ROUND_SHARE: the tabu search of a
@@ -465,10 +466,7 @@ def _exchange_search(problem, labels, rng, n_iter, deadline=None):
                 home, home_score = labels.copy(), score
             else:
                 labels = home.copy()
-            for _ in range(_EXCHANGE_KICK):
-                i = rng.integers(labels.shape[0])
-                j = rng.choice(np.flatnonzero(labels != labels[i]))
-                labels[i], labels[j] = labels[j], labels[i]
+            labels = _kick(labels, rng, _EXCHANGE_KICK)
             sums, worst, score = evaluate(labels)
             n_fails = 0
     return best, done
@@ -575,25 +573,23 @@ def _pair_descent(problem, labels, rng, deadline=None):
     return labels, value, n_moves
 
 
-def _kick(labels, rng, n_swaps, problem):
-    """``labels`` after ``n_swaps`` random swaps of units in different groups.
+def _kick(labels, rng, n_swaps, strata=None):
+    """Return a copy of ``labels`` after ``n_swaps`` random swaps.
 
-    With strata, only units of one stratum swap (every stratum keeps its
-    counts per group). Draws that pick two units of one group (or of two
-    strata) are redrawn, at most ``20 n_swaps`` draws in all.
+    Each swap draws a unit, then a partner among the units of other groups
+    (of the same stratum, with ``strata``; a unit without one is left
+    alone), so every group keeps its size and every stratum its counts.
     """
     labels = labels.copy()
-    n = labels.shape[0]
-    strata = problem.strata
-    done = 0
-    for _ in range(20 * n_swaps):
-        if done == n_swaps:
-            break
-        i, j = rng.integers(n, size=2)
-        if labels[i] == labels[j] or (strata is not None and strata[i] != strata[j]):
-            continue
-        labels[i], labels[j] = labels[j], labels[i]
-        done += 1
+    for _ in range(n_swaps):
+        i = rng.integers(labels.shape[0])
+        others = labels != labels[i]
+        if strata is not None:
+            others &= strata == strata[i]
+        candidates = np.flatnonzero(others)
+        if candidates.size:
+            j = rng.choice(candidates)
+            labels[i], labels[j] = labels[j], labels[i]
     return labels
 
 
@@ -640,7 +636,7 @@ def _iterated_search(problem, labels, rng, n_iter, deadline=None):
         if current is None:
             start = labels if done == 0 else _random_labels(problem.caps, rng, problem)
         else:
-            start = _kick(current, rng, _KICK_SWAPS, problem)
+            start = _kick(current, rng, _KICK_SWAPS, problem.strata)
         tick = time.perf_counter()
         found, n_done = _tabu_search(
             problem, start, rng, min(n_round, n_iter - done), deadline

@@ -347,7 +347,7 @@ def test_kick_swaps_units_of_different_groups_within_strata():
             [],
             problem_strata,
         )
-        kicked = _optimal_search._kick(start, rng, 4, problem)
+        kicked = _optimal_search._kick(start, rng, 4, problem.strata)
         # Four swaps of units in different groups change at most 8 labels
         # (a later swap may undo an earlier one) and keep the sizes.
         assert 0 < np.count_nonzero(kicked != start) <= 8
