@@ -15,6 +15,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 
 from skassign.base import BaseSolverDesign
 from skassign.designs._optimal_exact import (
@@ -43,7 +44,7 @@ from skassign.designs._optimal_search import (
     _default_exchange_iter,
     _default_heuristic_iter,
     _exchange_search,
-    _iterated_search,
+    _parallel_iterated_search,
     _search_fills_time,
     _tabu_search,
 )
@@ -185,6 +186,14 @@ class OptimalBalance(BaseSolverDesign):
         otherwise: there the optimum is a fine-grained partition that swaps
         of two units approach slowly. ``0`` switches it off.
     %(fallback)s
+    n_jobs : int or None, default=None
+        Threads of the iterated search (see ``heuristic_iter``; no other
+        path uses them), in joblib's convention: ``None`` is 1, ``-1`` all
+        cores. Every thread runs its own search from its own random
+        assignment until the same deadline, and the best assignment is
+        kept: more independent restarts in the same time. Leave it at 1
+        when fits already run in parallel (``n_jobs`` of a resampling test
+        or of :meth:`sample_assignments`).
     random_state : int, RandomState instance or None, default=None
         Seeds the heuristic, the solver (``randomization/randomseedshift``)
         and the random choice of which group becomes which arm.
@@ -288,6 +297,11 @@ class OptimalBalance(BaseSolverDesign):
         "method": [StrOptions({"auto", "exact", "mip", "heuristic"})],
         "heuristic_iter": [Interval(Integral, 0, None, closed="left"), None],
         "exchange_iter": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -306,6 +320,7 @@ class OptimalBalance(BaseSolverDesign):
         heuristic_iter=None,
         exchange_iter=None,
         fallback=None,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -321,6 +336,7 @@ class OptimalBalance(BaseSolverDesign):
         self.mip_gap = mip_gap
         self.heuristic_iter = heuristic_iter
         self.exchange_iter = exchange_iter
+        self.n_jobs = n_jobs
         self.fallback = fallback
         self.random_state = random_state
         self.verbose = verbose
@@ -433,8 +449,13 @@ class OptimalBalance(BaseSolverDesign):
         warm = _random_labels(problem.caps, heuristic_rng, problem)
         n_pair_moves = 0
         if iterated:
-            warm, self.n_iter_, n_pair_moves = _iterated_search(
-                problem, warm, heuristic_rng, n_iter, heuristic_deadline
+            warm, self.n_iter_, n_pair_moves = _parallel_iterated_search(
+                problem,
+                warm,
+                heuristic_rng,
+                n_iter,
+                heuristic_deadline,
+                effective_n_jobs(self.n_jobs),
             )
         else:
             warm, self.n_iter_ = _tabu_search(

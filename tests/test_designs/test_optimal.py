@@ -6,7 +6,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import pytest
-from joblib import parallel_config
+from joblib import effective_n_jobs, parallel_config
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -329,6 +329,74 @@ def test_iterated_search_reaches_the_small_optimum():
     )
 
 
+def test_parallel_iterated_search_keeps_the_best_of_independent_searches(
+    monkeypatch,
+):
+    X = np.random.default_rng(6).normal(size=(24, 3))
+    sizes = np.array([8, 8, 8])
+    problem = _optimal_problem._make_problem(
+        X, sizes, np.full(24, -1), 0.5, "diagonal", []
+    )
+    n_iter = 2 * _optimal_search._ROUND_ITER
+    start = _optimal_problem._random_labels(
+        problem.caps, np.random.default_rng(0), problem
+    )
+    # One thread is the single search itself: same labels and counts.
+    single = _optimal_search._iterated_search(
+        problem, start, np.random.default_rng(4), n_iter
+    )
+    one = _optimal_search._parallel_iterated_search(
+        problem, start, np.random.default_rng(4), n_iter, None, 1
+    )
+    np.testing.assert_array_equal(one[0], single[0])
+    assert one[1:] == single[1:]
+
+    calls = []
+
+    def spy(problem, labels, rng, n_iter, deadline=None):
+        # Each search "finds" its own start, so that their results differ.
+        result = labels.copy(), n_iter, len(calls) + 1
+        calls.append((labels.copy(), rng, result))
+        return result
+
+    monkeypatch.setattr(_optimal_search, "_iterated_search", spy)
+    rng = np.random.default_rng(4)
+    best, n_done, n_moves = _optimal_search._parallel_iterated_search(
+        problem, start, rng, n_iter, None, 3
+    )
+    assert len(calls) == 3
+    # The searches: the first from the given start with the given generator,
+    # the others from their own random starts with generators of their own.
+    calls.sort(key=lambda call: call[1] is not rng)
+    np.testing.assert_array_equal(calls[0][0], start)
+    assert calls[0][1] is rng
+    assert len({id(call[1]) for call in calls}) == 3
+    assert not np.array_equal(calls[1][0], calls[2][0])
+    for labels, _, _ in calls[1:]:
+        assert np.bincount(labels).tolist() == sizes.tolist()
+    # The best of their results, and the work of all of them.
+    values = [_discrepancy_from_definition(X, r[0], 0.5) for _, _, r in calls]
+    assert len(set(values)) == 3
+    assert _discrepancy_from_definition(X, best, 0.5) == pytest.approx(min(values))
+    assert n_done == sum(r[1] for _, _, r in calls) == 3 * n_iter
+    assert n_moves == sum(r[2] for _, _, r in calls)
+
+
+def test_threads_of_the_iterated_search_give_a_valid_fit():
+    # Real threads until the deadline: a valid assignment and its objective.
+    X = np.random.default_rng(7).normal(size=(30, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverWarning)
+        design = OptimalBalance(
+            n_groups=3, time_limit=1.0, n_jobs=2, random_state=0
+        ).fit(X)
+    assert np.bincount(design.labels_).tolist() == [10, 10, 10]
+    assert design.objective_ == pytest.approx(
+        _discrepancy_from_definition(X, design.labels_, 0.5), rel=1e-12
+    )
+    assert design.n_iter_ > 2 * _optimal_search._ROUND_ITER
+
+
 def test_kick_swaps_units_of_different_groups_within_strata():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 2))
@@ -387,9 +455,11 @@ def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
     "n_groups, params, until_deadline",
     [
         (3, {"time_limit": 5.0}, True),
-        (3, {"time_limit": 5.0, "heuristic_iter": 300}, False),
-        (3, {"time_limit": None}, False),
-        (2, {"time_limit": 5.0}, False),
+        (3, {"time_limit": 5.0, "n_jobs": 2}, True),
+        (3, {"time_limit": 5.0, "n_jobs": -1}, True),
+        (3, {"time_limit": 5.0, "heuristic_iter": 300, "n_jobs": 2}, False),
+        (3, {"time_limit": None, "n_jobs": 2}, False),
+        (2, {"time_limit": 5.0, "n_jobs": 2}, False),
     ],
 )
 def test_tabu_search_length_with_a_time_limit(
@@ -403,24 +473,29 @@ def test_tabu_search_length_with_a_time_limit(
     def spy(name):
         search = getattr(_optimal, name)
 
-        def run(problem, labels, rng, n_iter, deadline=None):
-            calls.append((name, n_iter, deadline))
-            return search(problem, labels, rng, min(n_iter, 50), deadline)
+        def run(problem, labels, rng, n_iter, deadline=None, *threads):
+            calls.append((name, n_iter, deadline, *threads))
+            return search(problem, labels, rng, min(n_iter, 50), deadline, *threads)
 
         monkeypatch.setattr(_optimal, name, run)
 
     spy("_tabu_search")
-    spy("_iterated_search")
+    spy("_parallel_iterated_search")
     X = np.random.default_rng(0).normal(size=(40, 3))
     design = OptimalBalance(n_groups=n_groups, node_limit=5, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverWarning)
         design.fit(X)
-    ((name, n_iter, deadline),) = calls
+    ((name, n_iter, deadline, *threads),) = calls
     # Filling the time: the iterated search, with the automatic cap of about
-    # ten seconds' worth of work; otherwise the tabu search alone, by default
-    # 2000 + 10000 n iterations (fewer than the cap).
-    assert name == ("_iterated_search" if until_deadline else "_tabu_search")
+    # ten seconds' worth of work, in n_jobs threads (joblib's convention);
+    # otherwise the tabu search alone, by default 2000 + 10000 n iterations
+    # (fewer than the cap), and n_jobs is not used.
+    if until_deadline:
+        assert name == "_parallel_iterated_search"
+        assert threads == [effective_n_jobs(params.get("n_jobs"))]
+    else:
+        assert name == "_tabu_search" and threads == []
     n_free, n_cols = X.shape[0], 2 * X.shape[1]
     _, work = _optimal_search._neighbourhood(n_free, n_groups, n_cols)
     cap = int(_optimal_search._MAX_AUTO_WORK / work)
