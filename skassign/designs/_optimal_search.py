@@ -25,6 +25,7 @@ from skassign.designs._optimal_problem import (
     _random_labels,
 )
 from skassign.utils._docstrings import fill_doc
+from skassign.utils._random import child_seed
 
 # Work of one neighbourhood scan of the tabu search, in moment differences
 # (see _neighbourhood; about 1.4 ns each on one core): the largest scan, about
@@ -670,7 +671,7 @@ def _parallel_iterated_search(problem, labels, rng, n_iter, deadline, n_threads)
 
     The first search is :func:`_iterated_search` from ``labels`` with
     ``rng`` (so one thread is exactly the single search); every other one
-    starts from a random assignment with a generator spawned from ``rng``.
+    starts from a random assignment with a generator seeded from ``rng``.
     The compiled kernels release the GIL, so the searches run side by side
     (on two cores, two searches made 1.85 times the rounds of one). The
     searches' runs are independent restarts, so more of them in the same
@@ -704,7 +705,9 @@ def _parallel_iterated_search(problem, labels, rng, n_iter, deadline, n_threads)
         return _iterated_search(problem, labels, rng, n_iter, deadline)
     from concurrent.futures import ThreadPoolExecutor
 
-    rngs = [rng, *rng.spawn(n_threads - 1)]
+    rngs = [rng] + [
+        np.random.default_rng(child_seed(rng)) for _ in range(n_threads - 1)
+    ]
     starts = [labels] + [_random_labels(problem.caps, r, problem) for r in rngs[1:]]
 
     def search(k):
