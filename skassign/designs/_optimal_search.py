@@ -703,6 +703,10 @@ def _parallel_iterated_search(problem, labels, rng, n_iter, deadline, n_threads)
     """
     if n_threads <= 1:
         return _iterated_search(problem, labels, rng, n_iter, deadline)
+    # Plain threads, not skassign.utils._parallel.parallel_in_order: that
+    # runs tasks in the calling process until it has timed them, and every
+    # search here lasts until the deadline, so they would run one after
+    # the other.
     from concurrent.futures import ThreadPoolExecutor
 
     rngs = [rng] + [
