@@ -61,6 +61,18 @@ __all__ = ["OptimalBalance"]
 # Largest share of ``time_limit`` the warm-start heuristic may use; the
 # solver gets the rest.
 _HEURISTIC_SHARE = 0.8
+# Where the iterated search fills the time because the solver's bound
+# stays trivial (see _optimal_search._WEAK_MIP_SIZE: there the solver never
+# improved on the search's assignment), the solver keeps only this many
+# seconds (or the share above of a shorter time_limit) to build its model
+# and report its status and bound. The search's best assignments are rare
+# restarts (bench_optimal_balance.py's 40-3-4: about 3 to 5 runs reach the
+# best known per minute of one thread), so the chance of reaching one
+# grows with the search's time. Whole fits (time_limit=10, n_jobs=2,
+# random_state 0-29) reached the best known of 40-3-4 at 18 of 30 seeds
+# when the search stopped at 9.5 s, at 15 of 30 when it stopped at 8 s;
+# of 40-3-3 at 19 and 18 of 20 (0-19).
+_SOLVER_RESERVE = 0.5
 
 
 def _is_solver_failure(err):
@@ -172,10 +184,11 @@ class OptimalBalance(BaseSolverDesign):
         the latest; and where the solver's bound would stay trivial
         (several covariates, three or more groups, no exchange search and
         more than 72 free units times the number of groups minus one),
-        ``None`` runs an iterated search until then instead (rounds of
-        tabu search, each followed by exact re-splits of pairs of groups
-        by branch and bound; or until its tabu rounds have done about ten
-        seconds' worth of work), leaving the solver the rest.
+        ``None`` runs an iterated search instead (rounds of tabu search,
+        each followed by exact re-splits of pairs of groups by branch and
+        bound), which leaves the solver only 0.5 s (or 20% of a shorter
+        limit), or stops when its tabu rounds have done about ten seconds'
+        worth of work.
     exchange_iter : int or None, default=None
         Moves of the exchange search that follows the tabu search. Each move
         takes two groups and re-splits their units (a random sample of at
@@ -433,13 +446,16 @@ class OptimalBalance(BaseSolverDesign):
         n_iter = self.heuristic_iter
         # With a time limit where the solver's bound would stay trivial, an
         # iterated search (tabu rounds and exact re-splits of pairs of
-        # groups) runs until the heuristic's share is up (or about ten
-        # seconds' worth of tabu iterations).
+        # groups) runs until its share is up (or about ten seconds' worth
+        # of tabu iterations).
         iterated = (
             n_iter is None
             and heuristic_deadline is not None
             and _search_fills_time(problem, self._solver_method, n_exchange > 0)
         )
+        if iterated:
+            reserve = min(_SOLVER_RESERVE, (1 - _HEURISTIC_SHARE) * self.time_limit)
+            heuristic_deadline = start + self.time_limit - reserve
         if n_iter is None:
             n_iter = _default_heuristic_iter(
                 problem, self._solver_method, n_exchange > 0, fills_time=iterated

@@ -1,5 +1,6 @@
 import math
 import pickle
+import time
 import warnings
 from itertools import combinations
 
@@ -457,6 +458,7 @@ def test_tabu_search_fills_the_time_only_where_the_bound_stays_trivial():
         (3, {"time_limit": 5.0}, True),
         (3, {"time_limit": 5.0, "n_jobs": 2}, True),
         (3, {"time_limit": 5.0, "n_jobs": -1}, True),
+        (3, {"time_limit": 1.0}, True),
         (3, {"time_limit": 5.0, "heuristic_iter": 300, "n_jobs": 2}, False),
         (3, {"time_limit": None, "n_jobs": 2}, False),
         (2, {"time_limit": 5.0, "n_jobs": 2}, False),
@@ -467,14 +469,15 @@ def test_tabu_search_length_with_a_time_limit(
 ):
     # Which search, length and deadline the fit gives the heuristic (the spy
     # cuts the search short, so that the test does not take the time limit;
-    # the deadline stops the long one at 80% of time_limit).
+    # the deadline stops the long one 0.5 s before time_limit, or at 80% of
+    # a limit shorter than 2.5 s, and the others at 80% of it).
     calls = []
 
     def spy(name):
         search = getattr(_optimal, name)
 
         def run(problem, labels, rng, n_iter, deadline=None, *threads):
-            calls.append((name, n_iter, deadline, *threads))
+            calls.append((name, n_iter, deadline, time.perf_counter(), *threads))
             return search(problem, labels, rng, min(n_iter, 50), deadline, *threads)
 
         monkeypatch.setattr(_optimal, name, run)
@@ -486,7 +489,7 @@ def test_tabu_search_length_with_a_time_limit(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverWarning)
         design.fit(X)
-    ((name, n_iter, deadline, *threads),) = calls
+    ((name, n_iter, deadline, called, *threads),) = calls
     # Filling the time: the iterated search, with the automatic cap of about
     # ten seconds' worth of work, in n_jobs threads (joblib's convention);
     # otherwise the tabu search alone, by default 2000 + 10000 n iterations
@@ -505,6 +508,12 @@ def test_tabu_search_length_with_a_time_limit(
     )
     assert n_iter == expected
     assert (deadline is None) == (params["time_limit"] is None)
+    if deadline is not None:
+        # Counted from the fit's start, a moment before the call (about a
+        # millisecond here).
+        limit = params["time_limit"]
+        expected = {5.0: 4.5, 1.0: 0.8}[limit] if until_deadline else 0.8 * limit
+        assert expected - 0.1 < deadline - called <= expected
     assert design.status_ == "node_limit"
 
 
