@@ -91,9 +91,10 @@ _SOLVER_RESERVE = 0.5
 # times the best known: 40-3-4 proven optimal (at the best known) in 0.4 s
 # and 40-3-3 in 1.9 s (whole fits, time_limit=10, n_jobs=2, random_state
 # 0-3: proven in 1.3-1.8 s and 2.9-3.6 s); 40-5-3 and 40-5-4 (10 columns)
-# took 14 and 21 s, so a fit would only lose search time there (40-5-4 at
-# random_state=0 ended 1.8% above its best known, against 0 without). With
-# 60 units the listing alone did not end in 8 minutes.
+# took 14 and 21 s, so a fit would only lose search time there (40-5-4
+# with the search: 1.8% above its best known at random_state=0, at it at 1
+# and 2; without: at it at 0). With 60 units the listing alone did not end
+# in 8 minutes.
 _PARTITION_MAX_UNITS = 40
 _PARTITION_MAX_COLUMNS = 6
 _PARTITION_AFTER = 0.1

@@ -12,10 +12,11 @@ order, a branch cut when the sums its remaining choices can reach, column by
 column, stay farther than the radius). A second search
 (:func:`combine_groups`) partitions the units into such groups, under
 thresholds rising to ``D``: the first partition found is *proven* optimal,
-and so is the given assignment when no threshold has one. The swap-based searches reach such assignments only by
-chance (rare restarts); this search's time depends on the number of units
-and columns, not on luck, and it stops at a node budget where the lists
-grow too long (many units).
+and so is the given assignment when no threshold has one. The swap-based
+searches reach such assignments only by chance (rare restarts); this
+search's time depends on the number of units and columns, not on luck, and
+it stops at a node budget or deadline where the lists grow too long (many
+units).
 
 The masks are 64-bit integers, so the search takes at most
 ``_MAX_UNITS`` free units; strata are left to the other searches.

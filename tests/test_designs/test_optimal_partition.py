@@ -12,6 +12,7 @@ from skassign.designs._optimal_partition import partition_search
 from skassign.designs._optimal_problem import _make_problem
 from skassign.designs._optimal_search import _objective
 from skassign.exceptions import SolverWarning
+from tests.test_designs.test_optimal import _discrepancy_from_definition
 
 
 def _all_assignments(n_units, caps):
@@ -56,16 +57,6 @@ def _brute_force(X, fixed, sizes, rho):
     return worst.min()
 
 
-def _definition(X, labels, rho):
-    groups = range(int(labels.max()) + 1)
-    means = [X[labels == g].mean(axis=0) for g in groups]
-    squares = [(X[labels == g] ** 2).mean(axis=0) for g in groups]
-    return max(
-        np.abs(means[p] - means[q]).sum() + rho * np.abs(squares[p] - squares[q]).sum()
-        for p, q in combinations(groups, 2)
-    )
-
-
 def _arm_classes(sizes, fixed):
     has_fixed = np.bincount(fixed[fixed >= 0], minlength=len(sizes)) > 0
     return [
@@ -104,7 +95,7 @@ def test_partition_search_finds_the_brute_force_optimum(case, seed):
     start = fixed.copy()
     caps = sizes - np.bincount(fixed[fixed >= 0], minlength=len(sizes))
     start[fixed < 0] = rng.permutation(np.repeat(np.arange(len(sizes)), caps))
-    value = _definition(X, start, 0.5) / problem.scale
+    value = _discrepancy_from_definition(X, start, 0.5) / problem.scale
     labels, complete, bound, _ = partition_search(problem, value)
     assert complete
     if labels is None:
@@ -115,9 +106,9 @@ def test_partition_search_finds_the_brute_force_optimum(case, seed):
         assert np.bincount(labels, minlength=len(sizes)).tolist() == caps.tolist()
         found = fixed.copy()
         found[fixed < 0] = labels
-        assert _definition(X, found, 0.5) / problem.scale == pytest.approx(
-            optimum, rel=1e-9
-        )
+        assert _discrepancy_from_definition(
+            X, found, 0.5
+        ) / problem.scale == pytest.approx(optimum, rel=1e-9)
     # Just below the optimum: nothing, and a proof of it.
     labels, complete, bound, _ = partition_search(problem, optimum * (1 - 1e-6))
     assert labels is None and complete
@@ -174,7 +165,7 @@ def test_fit_proves_the_optimum_by_the_partition_search(monkeypatch):
     assert design.n_nodes_ > 0
     assert np.bincount(design.labels_).tolist() == [7, 7, 7, 7]
     assert design.objective_ == pytest.approx(
-        _definition(X, design.labels_, 0.5), rel=1e-12
+        _discrepancy_from_definition(X, design.labels_, 0.5), rel=1e-12
     )
     problem = _make_problem(
         X, np.array([7, 7, 7, 7]), np.full(28, -1), 0.5, "diagonal", []
