@@ -528,7 +528,9 @@ class OptimalBalance(BaseSolverDesign):
                         solver=_PARTITION,
                         bound_is_objective=True,
                     )
-            more, n_more, n_pair_more = _parallel_iterated_search(
+            # Its first search starts from ``warm`` and keeps it unless it
+            # finds better.
+            warm, n_more, n_pair_more = _parallel_iterated_search(
                 problem,
                 warm,
                 heuristic_rng,
@@ -536,8 +538,6 @@ class OptimalBalance(BaseSolverDesign):
                 heuristic_deadline,
                 n_threads,
             )
-            if _search_objective(problem, more) <= _search_objective(problem, warm):
-                warm = more
             self.n_iter_ += n_more
             n_pair_moves += n_pair_more
         else:

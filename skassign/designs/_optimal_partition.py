@@ -363,20 +363,21 @@ def _levels(problem, kind_of, lengths):
 def _combine(problem, ordered, kind_of, first_of_kind, lists, value, budget):
     """Best partition into the listed groups better than ``value``.
 
-    Returns the labels (in the order of ``ordered``'s rows; None if no
-    partition beats ``value``), whether the search ended within ``budget``
-    groups tried, and the groups tried.
+    ``lists`` holds every kind's groups as (masks, their units as 0/1 rows,
+    their column sums). Returns the labels (in the order of ``ordered``'s
+    rows; None if no partition beats ``value``), whether the search ended
+    within ``budget`` groups tried, and the groups tried.
     """
     C, sizes = problem.C, problem.sizes
     n_free = ordered.shape[0]
     n_kinds = len(lists)
-    lengths = np.array([lst.shape[0] for lst in lists])
+    lengths = np.array([lst[0].shape[0] for lst in lists])
     if (lengths[kind_of] == 0).any():
         return None, True, 0
-    masks = np.concatenate(lists)
+    masks = np.concatenate([lst[0] for lst in lists])
+    bits = np.concatenate([lst[1] for lst in lists])
+    sums = np.concatenate([lst[2] for lst in lists])
     kind_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    bits = (masks[:, None] >> np.arange(n_free)) & 1
-    sums = bits.astype(np.float64) @ ordered
     owner = first_of_kind[np.repeat(np.arange(n_kinds), lengths)]
     means = (C[owner] + sums) / sizes[owner, None]
     # Units -> the listed groups of every kind holding them.
@@ -490,17 +491,20 @@ def partition_search(problem, value, deadline=None, max_nodes=None):
         nodes += spent
         if found is None:
             return None, False, 0.0, nodes
-        sums = ((found[:, None] >> np.arange(n_free)) & 1).astype(np.float64) @ ordered
-        lists.append(found)
+        # Units and column sums of every listed group, once for all
+        # thresholds.
+        bits = (found[:, None] >> np.arange(n_free)) & 1
+        sums = bits.astype(np.float64) @ ordered
+        lists.append((found, bits, sums))
         distances.append(np.abs(sums - target).sum(axis=1) / sizes[g])
     bound, threshold = 0.0, _START * value
     while True:
         threshold = min(threshold, value)
         budget = _combine_budget(deadline, max_nodes)
-        kept = [
-            lst[dist <= reach[kind] * threshold]
-            for kind, (lst, dist) in enumerate(zip(lists, distances, strict=True))
-        ]
+        kept = []
+        for kind, (listed, dist) in enumerate(zip(lists, distances, strict=True)):
+            near = dist <= reach[kind] * threshold
+            kept.append(tuple(part[near] for part in listed))
         found, ended, spent = _combine(
             problem, ordered, kind_of, first_of_kind, kept, threshold, budget
         )
